@@ -1,0 +1,5 @@
+"""The rules of backupbot (ARCHITECTURE §1) as pure functions of plain values.
+
+Nothing here does I/O or imports Slack, SQLAlchemy, boto3 or httpx, so every boundary the rules
+draw (60 GB, 3.5 TB, day 15, day 30, who may press Approve) is tested in microseconds.
+"""

@@ -1,0 +1,9 @@
+"""How often a schedule runs: once, or daily or weekly [seed]."""
+
+from enum import StrEnum
+
+
+class Frequency(StrEnum):
+    ONCE = "once"
+    DAILY = "daily"
+    WEEKLY = "weekly"
