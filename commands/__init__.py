@@ -1,0 +1,1 @@
+"""The /backup command: its grammar (text -> typed action) and, later, its handlers."""

@@ -34,10 +34,13 @@ class TableRow:
     beyond: str | None  # what Atlassian adds when a site is past the row
 
 
+CONTACT_SUPPORT = "contact Atlassian support to help you restore"
+NO_DAILY_BACKUP = "daily backup isn't available"
+
 REFERENCE_TABLE: dict[Product, dict[ObjectiveKind, TableRow]] = {
     Product.JIRA: {
-        ObjectiveKind.RTO: TableRow(60 * GB, 3_500 * GB, 12, "contact Atlassian support to restore"),
-        ObjectiveKind.RPO: TableRow(240 * GB, 12 * TB, 24, "daily backup isn't available"),
+        ObjectiveKind.RTO: TableRow(60 * GB, 3_500 * GB, 12, CONTACT_SUPPORT),
+        ObjectiveKind.RPO: TableRow(240 * GB, 12 * TB, 24, NO_DAILY_BACKUP),
     },
     Product.CONFLUENCE: {
         ObjectiveKind.RTO: TableRow(30 * GB, 12 * TB, 12, None),
@@ -108,7 +111,7 @@ def reference_objectives(
 def schedule_rpo(reference: ReferenceObjectives, frequency: Frequency) -> Objective | None:
     """The RPO a schedule gives: the daily reference, or 7 days weekly; None for a single run."""
     if frequency is Frequency.WEEKLY:
-        return Objective(ObjectiveKind.RPO, WEEKLY_RPO, within=True, note="weekly schedule")
+        return Objective(ObjectiveKind.RPO, WEEKLY_RPO, within=True)
     if frequency is Frequency.DAILY:
         return reference.rpo
     return None

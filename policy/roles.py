@@ -141,8 +141,7 @@ def authorize(activity: Activity, roles: Roles, product: Product | None) -> None
             return
         if not (roles.org_admin or roles.is_app_admin(product)):
             raise NotAuthorized(
-                f"{what} needs you to be {ORG_ADMIN} or {_app_admin(product)}; "
-                "you are neither.",
+                f"{what} needs you to be {ORG_ADMIN} or {_app_admin(product)}; you are neither.",
                 (ORG_ADMIN, _app_admin(product)),
             )
         return

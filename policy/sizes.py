@@ -66,18 +66,22 @@ def parse_size(text: str) -> int:
     return int((number * factor).to_integral_value(rounding=ROUND_HALF_UP))
 
 
-_DISPLAY_UNITS = (("EB", 10**18), ("PB", 10**15), ("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
+_DISPLAY_UNITS = (
+    ("EB", 10**18),
+    ("PB", 10**15),
+    ("TB", 10**12),
+    ("GB", 10**9),
+    ("MB", 10**6),
+    ("KB", 10**3),
+)
 
 
 def format_size(n_bytes: int) -> str:
     """A short decimal rendering, three significant digits at most: `60 GB`, `3.5 TB`, `512 B`."""
     if n_bytes < 1000:
         return f"{n_bytes} B"
-    for index, (name, factor) in enumerate(_DISPLAY_UNITS):
-        if n_bytes >= factor:
-            shown = f"{n_bytes / factor:.3g}"
-            if float(shown) >= 1000 and index > 0:  # 999.9 GB rounds up into the next unit
-                name, factor = _DISPLAY_UNITS[index - 1]
-                shown = f"{n_bytes / factor:.3g}"
-            return f"{shown} {name}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    index = next(i for i, (_, factor) in enumerate(_DISPLAY_UNITS) if n_bytes >= factor)
+    if index > 0 and float(f"{n_bytes / _DISPLAY_UNITS[index][1]:.3g}") >= 1000:
+        index -= 1  # 999.9 GB rounds to 1000 GB: show it as 1 TB
+    name, factor = _DISPLAY_UNITS[index]
+    return f"{n_bytes / factor:.3g} {name}"
