@@ -14,6 +14,7 @@ from typing import ClassVar
 from policy.frequency import Frequency
 from policy.products import Product
 from policy.roles import Activity
+from policy.sizes import exact_size_text
 
 DEFAULT_AUDIT_ROWS = 20
 MAX_AUDIT_ROWS = 100
@@ -257,7 +258,9 @@ class EstimateSize(Action):
     attachment_bytes: int = 0
 
     def to_text(self) -> str:
-        return f"estimate {self.product.value} {self.data_bytes}B {self.attachment_bytes}B"
+        data = exact_size_text(self.data_bytes)
+        attachments = exact_size_text(self.attachment_bytes)
+        return f"estimate {self.product.value} {data} {attachments}"
 
 
 @dataclass(frozen=True)

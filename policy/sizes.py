@@ -15,13 +15,14 @@ UNITS: dict[str, int] = {
     "gb": 10**9,
     "tb": 10**12,
     "pb": 10**15,
+    "eb": 10**18,
     "kib": 2**10,
     "mib": 2**20,
     "gib": 2**30,
     "tib": 2**40,
     "pib": 2**50,
 }
-UNIT_NAMES = ("B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "PiB")
+UNIT_NAMES = ("B", "KB", "MB", "GB", "TB", "PB", "EB", "KiB", "MiB", "GiB", "TiB", "PiB")
 ACCEPTED = "a number and a unit, like 60GB, 3.5 TB or 512MiB (units: " + ", ".join(UNIT_NAMES) + ")"
 MAX_BYTES = 10**18  # an exabyte: far past any Atlassian site, small enough to catch typos
 MAX_INPUT_LENGTH = 64
@@ -85,3 +86,12 @@ def format_size(n_bytes: int) -> str:
         index -= 1  # 999.9 GB rounds to 1000 GB: show it as 1 TB
     name, factor = _DISPLAY_UNITS[index]
     return f"{n_bytes / factor:.3g} {name}"
+
+
+def exact_size_text(n_bytes: int) -> str:
+    """The byte count in the largest decimal unit that holds it exactly (`3500GB`, `60GB`),
+    so that `parse_size` reads it back to the same byte."""
+    for name, factor in _DISPLAY_UNITS:
+        if n_bytes and n_bytes % factor == 0:
+            return f"{n_bytes // factor}{name}"
+    return f"{n_bytes}B"

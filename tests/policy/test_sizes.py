@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policy.sizes import MAX_BYTES, SizeError, format_size, parse_size
+from policy.sizes import MAX_BYTES, SizeError, exact_size_text, format_size, parse_size
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,15 @@ def test_decimal_gigabytes_are_exact(whole, thousandths):
 )
 def test_sizes_are_shown_in_decimal_units(n_bytes, text):
     assert format_size(n_bytes) == text
+
+
+@given(st.integers(min_value=0, max_value=MAX_BYTES))
+def test_the_exact_text_of_a_size_reads_back_to_the_same_byte(n):
+    assert parse_size(exact_size_text(n)) == n
+
+
+def test_the_exact_text_uses_the_largest_unit_that_holds_the_size():
+    assert exact_size_text(60 * 10**9) == "60GB"
+    assert exact_size_text(3_500 * 10**9) == "3500GB"
+    assert exact_size_text(1_234) == "1234B"
+    assert exact_size_text(0) == "0B"

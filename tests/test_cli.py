@@ -1,0 +1,85 @@
+"""The `backupbot` command line, run as an operator runs it: a real process, real files."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def backupbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BACKUPBOT_", "SLACK_"))
+    }
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd or ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_db_upgrade_creates_the_database_and_is_idempotent(tmp_path):
+    env = {"BACKUPBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'bot.db'}"}
+    first = backupbot("db", "upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "is at revision 0001" in first.stdout
+    assert (tmp_path / "db" / "bot.db").exists()
+    again = backupbot("db", "upgrade", env=env)
+    assert again.returncode == 0
+    assert again.stdout == first.stdout
+
+
+def test_db_upgrade_defaults_to_a_sqlite_file_in_the_data_dir(tmp_path):
+    result = backupbot("db", "upgrade", env={"BACKUPBOT_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "backupbot.db").exists()
+
+
+def test_an_unreachable_database_is_one_clear_line_without_the_password(tmp_path):
+    url = "postgresql://bot:s3cr3t-pw@127.0.0.1:1/backupbot"  # nothing listens on port 1
+    result = backupbot("db", "upgrade", env={"BACKUPBOT_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert result.stderr.startswith("database error:")
+    assert "Traceback" not in result.stderr
+    assert "s3cr3t" not in result.stderr + result.stdout
+
+
+def test_config_check_accepts_the_example_file():
+    env = {"ACME_TOKEN": "x", "ACME_EXT_ID": "x"}
+    example = ROOT / "backupbot.example.yml"
+    result = backupbot("config", "check", "--file", str(example), env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("configuration is valid: 2 site(s)")
+
+
+def test_a_bad_config_file_names_each_problem_and_exits_2(tmp_path):
+    config = tmp_path / "bad.yml"
+    config.write_text("timezone: Mars/Olympus\nsites:\n  acme:\n    product: bamboo\n")
+    result = backupbot("config", "check", env={"BACKUPBOT_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert "timezone:" in result.stderr
+    assert "sites.acme.product:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["nonsense"], ["db"]])
+def test_usage_mistakes_exit_2_with_a_usage_line(args):
+    result = backupbot(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: backupbot")
+
+
+def test_the_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path):
+    result = backupbot("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("demo: OK")
+    assert "refused by the database" in result.stdout
+    assert list(tmp_path.iterdir()) == []
