@@ -6,6 +6,7 @@ traceback; secrets are never printed.
 """
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,7 +14,17 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from atlassian.sandbox.server import main as sandbox_main
 from bot.demo import run as run_demo
+from bot.progress import BackupProgress, describe_report, describe_result
+from jobs import backup
+from jobs.catalog_sync import sync_catalog
+from jobs.context import JobContext, open_deployment
+from jobs.verify import UnknownBackup, verify_backup
+from policy.statuses import BackupStatus
+from storage import catalog
+from storage.artifacts import StorageError
+from storage.catalog import BackupAlreadyActive
 from storage.config import ConfigError, Environment, load_config
 from storage.database import (
     MigrationError,
@@ -22,8 +33,14 @@ from storage.database import (
     current_revision,
     upgrade,
 )
+from storage.snapshot import SnapshotError
 
 EXIT_USAGE = 2
+EXIT_BY_STATUS = {BackupStatus.COMPLETED: 0, BackupStatus.INCOMPLETE: 3}
+
+
+class CommandLineError(Exception):
+    """A mistake on the command line, said in one sentence."""
 
 
 def _shown_url(url: str) -> str:
@@ -54,6 +71,64 @@ def config_check(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _site_named(context: JobContext, name: str) -> str:
+    if name not in context.config.sites:
+        known = ", ".join(sorted(context.config.sites)) or "none configured"
+        raise CommandLineError(f"there is no site {name!r} in the configuration (sites: {known})")
+    return name
+
+
+def _storage_named(context: JobContext, name: str) -> str:
+    if name not in context.config.storage:
+        known = ", ".join(sorted(context.config.storage))
+        raise CommandLineError(f"there is no storage location {name!r} (locations: {known})")
+    return name
+
+
+def backup_site(arguments: argparse.Namespace) -> int:
+    context = open_deployment()
+    site = _site_named(context, arguments.site)
+    storage = _storage_named(context, arguments.to) if arguments.to else None
+    with context.sessions.begin() as session:
+        for stranded in catalog.mark_interrupted(session, context.clock()):
+            print(f"{stranded.id}: marked Failed ({catalog.INTERRUPTED})", file=sys.stderr)
+    try:
+        queued = backup.queue(context, site, storage, requested_by=None)
+    except BackupAlreadyActive as error:
+        raise CommandLineError(str(error)) from None
+    print(queued.id, flush=True)
+    with BackupProgress(queued.id, site) as progress:
+        result = backup.run(context, queued.id, progress=progress.update)
+    print(describe_result(site, result), file=sys.stderr)
+    return EXIT_BY_STATUS.get(result.status, 1)
+
+
+def verify(arguments: argparse.Namespace) -> int:
+    context = open_deployment()
+    try:
+        report = verify_backup(context, arguments.backup_id.lower())
+    except UnknownBackup as error:
+        raise CommandLineError(str(error)) from None
+    except (StorageError, SnapshotError) as error:
+        print(f"{arguments.backup_id}: NOT VERIFIED: {error}")
+        return 1
+    print(describe_report(report))
+    return 0 if report.ok else 1
+
+
+def catalog_sync(arguments: argparse.Namespace) -> int:
+    context = open_deployment()
+    report = sync_catalog(context, _storage_named(context, arguments.storage))
+    print(
+        f"{arguments.storage}: {len(report.added)} backup(s) added to the catalog, "
+        f"{report.already_known} already known, {len(report.skipped)} skipped, "
+        f"{len(report.rejected)} rejected"
+    )
+    for line in (*report.skipped, *report.rejected):
+        print(f"  {line}")
+    return 1 if report.rejected else 0
+
+
 def demo(_: argparse.Namespace) -> int:
     return run_demo()
 
@@ -78,14 +153,55 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=config_check)
 
     commands.add_parser("demo", help="run the demo on embedded defaults").set_defaults(run=demo)
+
+    # Listed for --help only: main() hands `sandbox ...` to the sandbox's own parser.
+    commands.add_parser(
+        "sandbox", help="serve a simulated Atlassian Cloud site (--help for its options)"
+    )
+
+    backup_parser = commands.add_parser(
+        "backup",
+        help="back a site up now, with a progress bar",
+        description="Back a site up now. Prints the backup id; exits 0 when Completed, "
+        "3 when Incomplete (some items could not be read; the manifest lists them), "
+        "1 when Failed or Cancelled.",
+    )
+    backup_parser.add_argument("site")
+    backup_parser.add_argument(
+        "--to", metavar="STORAGE", help="storage location (default: the site's)"
+    )
+    backup_parser.set_defaults(run=backup_site)
+
+    verify_parser = commands.add_parser(
+        "verify", help="re-read a backup and check every checksum and its signature"
+    )
+    verify_parser.add_argument("backup_id")
+    verify_parser.set_defaults(run=verify)
+
+    catalog = commands.add_parser("catalog", help="the backup catalog")
+    catalog_commands = catalog.add_subparsers(
+        dest="catalog_command", required=True, metavar="<cmd>"
+    )
+    sync = catalog_commands.add_parser(
+        "sync", help="rebuild the catalog from the manifests in a storage location"
+    )
+    sync.add_argument("storage")
+    sync.set_defaults(run=catalog_sync)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Operators read problems from our own sentences; library chatter stays below errors.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    if words[:1] == ["sandbox"]:
+        return sandbox_main(words[1:])
+    arguments = _parser().parse_args(words)
     run: Callable[[argparse.Namespace], int] = arguments.run
     try:
         return run(arguments)
+    except CommandLineError as error:
+        print(f"backupbot: {error}", file=sys.stderr)
     except ConfigError as error:
         print(error, file=sys.stderr)
     except UnsupportedDatabaseUrl as error:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 
 from commands.grammar import CommandError, Vocabulary, parse
+from policy.identifiers import IdKind
 from policy.objectives import reference_objectives
 from policy.products import Product
 from policy.retention import StorageOwner, expires_at
@@ -20,7 +21,7 @@ from policy.sizes import format_size, parse_size
 from policy.statuses import BackupStatus
 from storage.config import parse_config
 from storage.database import create_engine, default_database_url, session_factory, upgrade
-from storage.ids import IdKind, new_id
+from storage.ids import new_id
 from storage.models import Backup, Site, StorageKind, StorageLocation
 
 DEMO_CONFIG = {

@@ -6,20 +6,23 @@ reach the database, the log and Slack. Callers own the session and its transacti
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policy.identifiers import IdKind
 from policy.retention import expires_at
-from policy.statuses import ACTIVE_BACKUP_STATUSES, BackupStatus
+from policy.statuses import ACTIVE_BACKUP_STATUSES, RESTORABLE_BACKUP_STATUSES, BackupStatus
 from storage.config import Config, LocalStorage
 from storage.ids import new_id
 from storage.models import Backup, Site, StorageKind, StorageLocation
+from storage.snapshot import Manifest
 
 INTERRUPTED = "interrupted: the process running this backup stopped before it finished"
+# A live process refreshes its backups' heartbeats far more often than this (jobs.heartbeat).
+STALE_AFTER = timedelta(minutes=3)
 
 
 class BackupAlreadyActive(Exception):
@@ -93,6 +96,7 @@ def queue_backup(
         created_at=now,
         expires_at=expires_at(now, location.owner),
         requested_by=requested_by,
+        heartbeat_at=now,
     )
     try:
         with session.begin_nested():
@@ -105,6 +109,18 @@ def queue_backup(
 def start_backup(session: Session, backup: Backup, now: datetime) -> None:
     backup.status = BackupStatus.IN_PROGRESS
     backup.started_at = now
+    backup.heartbeat_at = now
+
+
+def beat(session: Session, backup_ids: Sequence[str], now: datetime) -> None:
+    """Say that the process holding these queued or running backups is alive."""
+    if backup_ids:
+        session.execute(
+            update(Backup)
+            .where(Backup.id.in_(list(backup_ids)))
+            .where(Backup.status.in_(sorted(ACTIVE_BACKUP_STATUSES)))
+            .values(heartbeat_at=now)
+        )
 
 
 def finish_backup(
@@ -129,14 +145,75 @@ def finish_backup(
     backup.error = error
 
 
-def mark_interrupted(session: Session, now: datetime) -> Sequence[Backup]:
+def mark_interrupted(
+    session: Session, now: datetime, stale_after: timedelta = STALE_AFTER
+) -> Sequence[Backup]:
     """Fail every backup left queued or running by a process that died; returns them.
 
-    Called once at start-up by the one process that runs jobs, before it starts any.
+    A backup whose heartbeat is older than `stale_after` has no live process behind it, so
+    this is safe to call from any process at any time: a backup another live process runs
+    keeps beating and is left alone.
     """
+    last_sign_of_life = func.coalesce(Backup.heartbeat_at, Backup.started_at, Backup.created_at)
     stranded = list(
-        session.scalars(select(Backup).where(Backup.status.in_(sorted(ACTIVE_BACKUP_STATUSES))))
+        session.scalars(
+            select(Backup).where(
+                Backup.status.in_(sorted(ACTIVE_BACKUP_STATUSES)),
+                last_sign_of_life < now - stale_after,
+            )
+        )
     )
     for backup in stranded:
         finish_backup(session, backup, now, status=BackupStatus.FAILED, error=INTERRUPTED)
     return stranded
+
+
+def latest_backup_with_data(
+    session: Session, site_name: str, location_name: str, *, exclude: str | None = None
+) -> str | None:
+    """The id of the site's newest Completed or Incomplete backup in that location, if any."""
+    query = (
+        select(Backup.id)
+        .join(Site, Backup.site_id == Site.id)
+        .join(StorageLocation, Backup.storage_location_id == StorageLocation.id)
+        .where(
+            Site.name == site_name,
+            StorageLocation.name == location_name,
+            Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)),
+        )
+        .order_by(Backup.created_at.desc())
+    )
+    if exclude is not None:
+        query = query.where(Backup.id != exclude)
+    return session.scalars(query).first()
+
+
+def import_manifest(
+    session: Session, manifest: Manifest, location_name: str, now: datetime
+) -> bool:
+    """Record a backup found in a storage location; False if the catalog already had it.
+
+    The status comes from the manifest (Completed, or Incomplete when items failed), or is
+    Expired once the expiry has passed; the manifest's HMAC was verified by whoever read it.
+    """
+    if session.get(Backup, manifest.backup_id) is not None:
+        return False
+    site = site_row(session, manifest.site)
+    location = location_row(session, location_name)
+    status = BackupStatus.EXPIRED if now >= manifest.expires_at else manifest.status
+    session.add(
+        Backup(
+            id=manifest.backup_id,
+            site_id=site.id,
+            storage_location_id=location.id,
+            status=status,
+            created_at=manifest.created_at,
+            finished_at=manifest.created_at,
+            expires_at=manifest.expires_at,
+            data_bytes=manifest.data_bytes,
+            attachment_bytes=manifest.attachment_bytes,
+            item_counts=dict(manifest.item_counts),
+        )
+    )
+    session.flush()
+    return True

@@ -197,6 +197,9 @@ class Backup(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Refreshed while the process that queued or runs the backup lives; a stale one means
+    # that process died and the row can be marked interrupted (storage.catalog).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     data_bytes: Mapped[int | None] = mapped_column(BigInteger)
     attachment_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from policy.statuses import BackupStatus
 from storage.catalog import (
     INTERRUPTED,
+    STALE_AFTER,
     BackupAlreadyActive,
+    beat,
     finish_backup,
     mark_interrupted,
     queue_backup,
@@ -21,6 +23,7 @@ from storage.database import session_factory
 from storage.models import Backup, Site, StorageLocation
 
 NOW = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 ENV = {"TOKEN": "t", "EXT": "e"}
 
 
@@ -116,3 +119,17 @@ def test_backups_left_running_by_a_dead_process_are_marked_failed_interrupted(se
         row = session.get(Backup, running.id)
         assert row is not None
         assert (row.status, row.error, row.finished_at) == (BackupStatus.FAILED, INTERRUPTED, later)
+
+
+def test_a_backup_whose_process_still_beats_is_not_marked_interrupted(sessions):
+    with sessions.begin() as session:
+        running = queue_backup(session, "acme-jira", "managed", NOW, None)
+        start_backup(session, running, NOW)
+    with sessions.begin() as session:
+        beat(session, [running.id], NOW + STALE_AFTER)
+    with sessions.begin() as session:
+        assert mark_interrupted(session, NOW + STALE_AFTER + timedelta(seconds=30)) == []
+    with sessions.begin() as session:
+        assert [b.id for b in mark_interrupted(session, NOW + 2 * STALE_AFTER + SECOND)] == [
+            running.id
+        ]

@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import CheckConstraint, Engine, inspect, select
+from sqlalchemy import CheckConstraint, Engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from policy.products import Product
 from storage.database import current_revision, downgrade, head_revision, session_factory, upgrade
@@ -107,3 +109,36 @@ def test_migrated_check_constraints_match_the_models(database: Engine) -> None:
         }
         migrated = {check["name"] for check in inspector.get_check_constraints(table.name)}
         assert migrated == declared, table.name
+
+
+def test_a_backup_written_before_the_heartbeat_migration_survives_it_and_one_active_still_holds(
+    empty_database: Engine,
+) -> None:
+    upgrade(empty_database, "0001")
+    queued = (
+        "INSERT INTO backups (id, site_id, storage_location_id, status, created_at, expires_at) "
+        "VALUES (:id, 1, 1, 'Queued', :now, :now)"
+    )
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    with empty_database.begin() as connection:
+        connection.execute(
+            text("INSERT INTO sites (id, name, product, url, created_at) VALUES "
+                 "(1, 'acme-jira', 'jira', 'https://acme.atlassian.net', :now)"),
+            {"now": now},
+        )  # fmt: skip
+        connection.execute(
+            text("INSERT INTO storage_locations (id, name, kind, owner, created_at) VALUES "
+                 "(1, 'managed', 'local', 'managed', :now)"),
+            {"now": now},
+        )  # fmt: skip
+        connection.execute(text(queued), {"id": "bk-before1", "now": now})
+
+    upgrade(empty_database)
+
+    with empty_database.connect() as connection:
+        row = connection.execute(text("SELECT id, heartbeat_at FROM backups")).one()
+    assert tuple(row) == ("bk-before1", None)
+    with pytest.raises(IntegrityError), empty_database.begin() as connection:
+        connection.execute(text(queued), {"id": "bk-second1", "now": now})
+    downgrade(empty_database, "0001")
+    assert "heartbeat_at" not in {c["name"] for c in inspect(empty_database).get_columns("backups")}

@@ -1,0 +1,204 @@
+"""Reading a Jira Cloud site through REST v3: projects, issues, comments, changelogs, attachments.
+
+Each listing is an async iterator that fetches one page at a time, so callers hold a page, never
+a site. Page sizes are the largest each endpoint allows: 100 projects a page, 5000 ids a page
+from `/search/jql` when only `id` is asked for, 100 issues a bulkfetch, changelogs of up to 1000
+issues a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from atlassian.errors import UnexpectedResponse
+from atlassian.records import JSONObject
+from atlassian.transport import SiteClient
+
+API = "/rest/api/3"
+PROJECT_PAGE = 100  # /project/search: "Must be less than or equal to 100"
+ISSUE_ID_PAGE = 5000  # /search/jql: the most it returns, reached when only id or key is asked
+BULKFETCH_BATCH = 100  # /issue/bulkfetch: "You can request up to 100 issues"
+CHANGELOG_BATCH = 1000  # /changelog/bulkfetch: issueIdsOrKeys has maxItems 1000
+CHANGELOG_PAGE = 1000  # /changelog/bulkfetch: maxResults default 1000 (maximum 10000)
+COMMENT_PAGE = 100  # /issue/{id}/comment: the default page size
+PROJECT_EXPAND = "description,lead,issueTypes"
+
+
+@dataclass(frozen=True)
+class IssueBatch:
+    """One bulkfetch answer: the issues, and those Jira could not return with its reason."""
+
+    issues: list[JSONObject]
+    errors: list[tuple[str, str]]  # (issue id, Jira's message)
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def project_jql(project_key: str, updated_since: str | None = None) -> str:
+    """JQL for a project's issues in key order, quoted so any key is taken literally."""
+    quoted = '"' + project_key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    clause = f"project = {quoted}"
+    if updated_since is not None:
+        clause += f' AND updated >= "{updated_since}"'
+    return clause + " ORDER BY key ASC"
+
+
+def jql_minute(instant: datetime, zone: ZoneInfo) -> str:
+    """`instant` as a JQL date-time literal (`yyyy-MM-dd HH:mm`) in `zone`, rounded DOWN to the
+    minute: JQL has minute precision, and an earlier bound re-reads a little rather than miss
+    an update."""
+    if instant.tzinfo is None:
+        raise ValueError("updated_since must be an aware datetime (with a time zone)")
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+class JiraClient(SiteClient):
+    """A `SiteClient` that knows Jira Cloud's REST v3 read endpoints."""
+
+    _zone: ZoneInfo | None = None
+
+    async def myself(self) -> JSONObject:
+        """The account the API token belongs to (`accountId`, `timeZone`, ...)."""
+        return self._object(await self.get_json(f"{API}/myself"), "GET", f"{API}/myself")
+
+    async def time_zone(self) -> ZoneInfo:
+        """The time zone Jira reads JQL dates in for this account (its profile's, which
+        defaults to the site's); UTC when Jira names none this host knows. Asked once."""
+        if self._zone is None:
+            name = (await self.myself()).get("timeZone")
+            try:
+                self._zone = ZoneInfo(name) if isinstance(name, str) and name else ZoneInfo("UTC")
+            except (ZoneInfoNotFoundError, ValueError):
+                self._zone = ZoneInfo("UTC")
+        return self._zone
+
+    async def projects(self) -> AsyncIterator[JSONObject]:
+        """Every project the account can see, with description, lead and issue types."""
+        path = f"{API}/project/search"
+        start = 0
+        while True:
+            params = {"startAt": start, "maxResults": PROJECT_PAGE, "expand": PROJECT_EXPAND}
+            page = self._object(await self.get_json(path, params), "GET", path)
+            values = self._list(page.get("values"), "GET", path)
+            for project in values:
+                yield project
+            start += len(values)
+            if not values or page.get("isLast", True):
+                return
+
+    async def issue_id_pages(
+        self, project_key: str, updated_since: datetime | None = None
+    ) -> AsyncIterator[list[str]]:
+        """The ids of a project's issues, in key order, a page (up to 5000) at a time.
+
+        With `updated_since`, only issues updated at or after it. Caveat: JQL reads a date
+        literal in the time zone of the account that searches (its profile setting, which
+        defaults to the site's default time zone), to the minute; the bound is converted to
+        that zone and rounded down, so an incremental run may re-read issues of the boundary
+        minute but does not miss one. Clock skew between hosts is the caller's margin to add.
+        """
+        since = None
+        if updated_since is not None:
+            since = jql_minute(updated_since, await self.time_zone())
+        path = f"{API}/search/jql"
+        params: dict[str, Any] = {
+            "jql": project_jql(project_key, since),
+            "fields": "id",
+            "maxResults": ISSUE_ID_PAGE,
+        }
+        seen_tokens: set[str] = set()
+        while True:
+            page = self._object(await self.get_json(path, params), "GET", path)
+            issues = self._list(page.get("issues"), "GET", path)
+            ids = [str(issue["id"]) for issue in issues if "id" in issue]
+            if ids:
+                yield ids
+            token = page.get("nextPageToken")
+            if not token or page.get("isLast") is True:
+                return
+            if token in seen_tokens:
+                raise UnexpectedResponse(
+                    self.site, "repeated a page token; paging stopped", method="GET", path=path
+                )
+            seen_tokens.add(token)
+            params["nextPageToken"] = token
+
+    async def issue_ids(
+        self, project_key: str, updated_since: datetime | None = None
+    ) -> AsyncIterator[str]:
+        """The ids of a project's issues, one at a time (see `issue_id_pages`)."""
+        async for page in self.issue_id_pages(project_key, updated_since):
+            for issue_id in page:
+                yield issue_id
+
+    async def issue_batch(self, ids: Sequence[str]) -> IssueBatch:
+        """Up to 100 issues with all their fields, by id or key, in one bulkfetch."""
+        if len(ids) > BULKFETCH_BATCH:
+            raise ValueError(f"bulkfetch takes at most {BULKFETCH_BATCH} issues, not {len(ids)}")
+        path = f"{API}/issue/bulkfetch"
+        body = {"issueIdsOrKeys": list(ids), "fields": ["*all"], "fieldsByKeys": False}
+        answer = self._object(await self.post_json(path, body, idempotent=True), "POST", path)
+        issues = self._list(answer.get("issues"), "POST", path)
+        errors = [
+            (str(error.get("id")), str(error.get("errorMessage") or "not returned"))
+            for error in self._list(answer.get("issueErrors") or [], "POST", path)
+        ]
+        return IssueBatch(issues, errors)
+
+    async def issues(self, ids: Sequence[str]) -> AsyncIterator[JSONObject]:
+        """Issues with all their fields, fetched 100 a request; ids Jira could not return are
+        left out (use `issue_batch` to learn why)."""
+        for batch in _chunks(ids, BULKFETCH_BATCH):
+            for issue in (await self.issue_batch(batch)).issues:
+                yield issue
+
+    async def comments(self, issue_id: str) -> AsyncIterator[JSONObject]:
+        """Every comment of an issue, oldest first, 100 a page."""
+        path = f"{API}/issue/{quote(issue_id, safe='')}/comment"
+        start = 0
+        while True:
+            params = {"startAt": start, "maxResults": COMMENT_PAGE, "orderBy": "created"}
+            page = self._object(await self.get_json(path, params), "GET", path)
+            comments = self._list(page.get("comments"), "GET", path)
+            for comment in comments:
+                yield comment
+            start += len(comments)
+            total = page.get("total")
+            if not comments or (isinstance(total, int) and start >= total):
+                return
+
+    async def changelogs(self, ids: Sequence[str]) -> AsyncIterator[tuple[str, JSONObject]]:
+        """`(issue id, change history)` for every change of the given issues, oldest first,
+        asking for 1000 issues at a time."""
+        path = f"{API}/changelog/bulkfetch"
+        for batch in _chunks(ids, CHANGELOG_BATCH):
+            body: dict[str, Any] = {"issueIdsOrKeys": list(batch), "maxResults": CHANGELOG_PAGE}
+            seen_tokens: set[str] = set()
+            while True:
+                answer = await self.post_json(path, body, idempotent=True)
+                page = self._object(answer, "POST", path)
+                for entry in self._list(page.get("issueChangeLogs"), "POST", path):
+                    issue_id = str(entry.get("issueId"))
+                    for history in self._list(entry.get("changeHistories") or [], "POST", path):
+                        yield issue_id, history
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+                if token in seen_tokens:
+                    raise UnexpectedResponse(
+                        self.site, "repeated a page token; paging stopped", method="POST", path=path
+                    )
+                seen_tokens.add(token)
+                body["nextPageToken"] = token
+
+    def attachment_content(self, content_url: str) -> AsyncIterator[bytes]:
+        """The bytes of an attachment, from its `content` URL (Jira redirects to the media
+        service; see `SiteClient`)."""
+        return self.download(content_url)

@@ -1,0 +1,49 @@
+"""What every job needs from the running deployment, gathered once and passed explicitly."""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.artifacts import ArtifactStore, open_store
+from storage.catalog import sync_configuration
+from storage.config import Config, Environment, LocalStorage, S3Storage, load_config
+from storage.database import create_engine, session_factory, upgrade
+from storage.manifest_key import manifest_key
+
+Clock = Callable[[], datetime]
+StoreOpener = Callable[[LocalStorage | S3Storage, Environment], ArtifactStore]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    config: Config
+    environment: Environment
+    sessions: sessionmaker[Session]
+    manifest_key: bytes = field(repr=False)
+    clock: Clock = utc_now
+    open_store: StoreOpener = open_store
+    # Routes the Atlassian clients' HTTP in-process (an httpx.ASGITransport onto the sandbox)
+    # for tests and the demo; None means real network connections.
+    http_transport: httpx.AsyncBaseTransport | None = None
+
+
+def open_deployment(environ: Mapping[str, str] = os.environ) -> JobContext:
+    """The context of the deployment the environment describes: its config file, database
+    (migrated to the newest schema, the configured sites and locations mirrored into it) and
+    manifest key. Raises ConfigError (or a database error) with what to fix."""
+    environment = Environment.from_environ(environ)
+    config = load_config(environment.config_path, environ)
+    engine = create_engine(environment.database_url.reveal())
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        sync_configuration(session, config, utc_now())
+    return JobContext(config, environment, sessions, manifest_key(environment))

@@ -1,0 +1,49 @@
+"""Keeping a running backup's heartbeat fresh, so no other process mistakes it for one whose
+process died (storage.catalog.mark_interrupted)."""
+
+import logging
+import threading
+from types import TracebackType
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from jobs.context import JobContext
+from storage import catalog
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 30.0  # well under catalog.STALE_AFTER, so a slow beat is never taken for death
+
+
+class Heartbeat:
+    """While the `with` block runs, a daemon thread refreshes the backup's heartbeat."""
+
+    def __init__(self, context: JobContext, backup_id: str, every: float = HEARTBEAT_SECONDS):
+        self._context = context
+        self._backup_id = backup_id
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"heartbeat-{backup_id}", daemon=True
+        )
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                with self._context.sessions.begin() as session:
+                    catalog.beat(session, [self._backup_id], self._context.clock())
+            except SQLAlchemyError as error:  # a missed beat is harmless; the next one may land
+                logger.warning("heartbeat of %s failed: %s", self._backup_id, error)
