@@ -1,12 +1,16 @@
 """The `backupbot` command line, run as an operator runs it: a real process, real files."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from atlassian.sandbox.data import SiteData
+from atlassian.sandbox.server import running_sandbox
 from storage.database import head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,3 +89,46 @@ def test_the_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path):
     assert result.stdout.rstrip().endswith("demo: OK")
     assert "refused by the database" in result.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_backup_and_verify_work_against_a_running_sandbox_showing_progress(tmp_path):
+    config = tmp_path / "backupbot.yml"
+    with running_sandbox(SiteData.generate(5, projects=2, issues=30, spaces=1, pages=10)) as url:
+        config.write_text(
+            "sites:\n"
+            f"  sb-jira: {{product: jira, url: '{url}', email: svc@example.com, token_env: SB}}\n"
+        )
+        env = {
+            "BACKUPBOT_CONFIG": str(config),
+            "BACKUPBOT_DATA_DIR": str(tmp_path),
+            "SB": "sandbox-token",
+        }
+        made = backupbot("backup", "sb-jira", env=env)
+    assert made.returncode == 0, made.stderr
+    backup_id = made.stdout.strip()
+    assert re.fullmatch(r"bk-[a-z0-9]{6,10}", backup_id)
+    assert f"{backup_id} of sb-jira: Completed: " in made.stderr
+    assert "30 issues" in made.stderr
+    checked = backupbot("verify", backup_id, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith(f"{backup_id}: verified:")
+
+
+def test_the_sandbox_command_serves_a_site_on_a_loopback_port():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0", "--issues", "5"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", first)
+        assert url, first
+        answer = httpx.get(f"{url.group(0)}/rest/api/3/myself", auth=("a@b.c", "sandbox-token"))
+        assert answer.status_code == 200
+        assert httpx.get(f"{url.group(0)}/rest/api/3/myself").status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
