@@ -1,30 +1,37 @@
 """`backupbot demo`: what exists so far, run end to end on embedded defaults.
 
-It reads an embedded configuration, parses /backup commands as the bot will, applies the rules
-to three simulated people, and shows the database refusing a second running backup of a site.
-It exits 0 only if every step did what it shows, and leaves nothing behind.
+It serves a sandbox Atlassian site on a loopback port, parses /backup commands as the bot will,
+applies the rules to three simulated people, then backs both sandbox sites up for real into
+local managed storage (the database refusing a second backup of a busy site) and verifies each
+backup. It exits 0 only if every step did what it shows, and leaves nothing behind.
 """
 
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
+from atlassian.sandbox.control import SANDBOX_TOKEN
+from atlassian.sandbox.data import SiteData
+from atlassian.sandbox.server import running_sandbox
+from bot.progress import describe_report, describe_result
 from commands.grammar import CommandError, Vocabulary, parse
-from policy.identifiers import IdKind
+from jobs import backup
+from jobs.context import JobContext
+from jobs.verify import verify_backup
 from policy.objectives import reference_objectives
 from policy.products import Product
 from policy.retention import StorageOwner, expires_at
 from policy.roles import Activity, NotAuthorized, Roles, authorize
 from policy.sizes import format_size, parse_size
 from policy.statuses import BackupStatus
-from storage.config import parse_config
+from storage.catalog import BackupAlreadyActive
+from storage.config import Environment, parse_config
 from storage.database import create_engine, default_database_url, session_factory, upgrade
-from storage.ids import new_id
-from storage.models import Backup, Site, StorageKind, StorageLocation
+from storage.manifest_key import load_or_create_key
 
-DEMO_CONFIG = {
+DEMO_SEED = 7
+DEMO_CONFIG: dict[str, Any] = {
     "channels": {"notifications": "C0NOTIFY1", "approvals": "C0APPROVE"},
     "roles": {
         "org_admins": ["alice@example.com", "bob@example.com"],
@@ -33,13 +40,13 @@ DEMO_CONFIG = {
     "sites": {
         "acme-jira": {
             "product": "jira",
-            "url": "http://127.0.0.1:8123",
+            "url": "set at start",
             "email": "svc@example.com",
             "token_env": "DEMO_TOKEN",
         },
         "acme-wiki": {
             "product": "confluence",
-            "url": "http://127.0.0.1:8124",
+            "url": "set at start",
             "email": "svc@example.com",
             "token_env": "DEMO_TOKEN",
         },
@@ -107,62 +114,63 @@ def _rules(now: datetime) -> None:
         )
 
 
-def _database(data_dir: Path, now: datetime) -> bool:
-    _section("the database keeps one running backup per site")
-    engine = create_engine(default_database_url(data_dir))
-    try:
-        upgrade(engine)
-        sessions = session_factory(engine)
-        with sessions.begin() as session:
-            site = Site(
-                name="acme-jira", product=Product.JIRA, url="http://127.0.0.1:8123", created_at=now
-            )
-            location = StorageLocation(
-                name="managed", kind=StorageKind.LOCAL, owner=StorageOwner.MANAGED, created_at=now
-            )
-            session.add_all([site, location])
-        first = _queued_backup(site, location, now)
-        with sessions.begin() as session:
-            session.add(first)
-        print(f"{first.id} for acme-jira: {first.status}")
+def _backups(context: JobContext) -> bool:
+    _section("backing up the sandbox sites for real, then verifying each backup")
+    ok = True
+    for site in context.config.sites:
+        queued = backup.queue(context, site, None, "alice@example.com")
         try:
-            with sessions.begin() as session:
-                session.add(_queued_backup(site, location, now))
-        except IntegrityError:
-            print("a second backup of acme-jira while the first is queued: refused by the database")
-            return True
-        print("a second backup of acme-jira was accepted: the database did not enforce the rule")
-        return False
-    finally:
-        engine.dispose()
+            backup.queue(context, site, None, "bob@example.com")
+            print(f"{site}: a second backup while {queued.id} is queued was accepted (wrong)")
+            ok = False
+        except BackupAlreadyActive as refusal:
+            print(f"{site}: a second backup now is refused: {refusal}")
+        result = backup.run(context, queued.id)
+        print(describe_result(site, result))
+        product = context.config.sites[site].product
+        objectives = reference_objectives(product, result.data_bytes, result.attachment_bytes)
+        print(f"   {objectives.describe()}")
+        report = verify_backup(context, queued.id)
+        print(f"   {describe_report(report)}")
+        ok = ok and result.status is BackupStatus.COMPLETED and report.ok
+    return ok
 
 
-def _queued_backup(site: Site, location: StorageLocation, now: datetime) -> Backup:
-    return Backup(
-        id=new_id(IdKind.BACKUP),
-        site_id=site.id,
-        storage_location_id=location.id,
-        status=BackupStatus.QUEUED,
-        created_at=now,
-        expires_at=expires_at(now, location.owner),
-        requested_by="alice@example.com",
+def _context(data_dir: Path, site_url: str) -> JobContext:
+    sites = {name: {**site, "url": site_url} for name, site in DEMO_CONFIG["sites"].items()}
+    environ = {"DEMO_TOKEN": SANDBOX_TOKEN}
+    config = parse_config({**DEMO_CONFIG, "sites": sites}, environ, data_dir)
+    engine = create_engine(default_database_url(data_dir))
+    upgrade(engine)
+    return JobContext(
+        config,
+        Environment.from_environ({**environ, "BACKUPBOT_DATA_DIR": str(data_dir)}),
+        session_factory(engine),
+        load_or_create_key(data_dir),
     )
 
 
 def run() -> int:
     now = datetime.now(UTC).replace(microsecond=0)
-    with tempfile.TemporaryDirectory(prefix="backupbot-demo-") as directory:
-        data_dir = Path(directory)
-        config = parse_config(DEMO_CONFIG, {"DEMO_TOKEN": "demo"}, data_dir)
+    site = SiteData.generate(DEMO_SEED, projects=3, issues=300, spaces=2, pages=60)
+    with (
+        tempfile.TemporaryDirectory(prefix="backupbot-demo-") as directory,
+        running_sandbox(site) as site_url,
+    ):
+        context = _context(Path(directory), site_url)
+        config = context.config
         vocabulary = Vocabulary(
             {name: site.product for name, site in config.sites.items()}, tuple(config.storage)
         )
-        print(f"backupbot demo: {len(config.sites)} sites, storage: {', '.join(config.storage)}")
+        print(
+            f"backupbot demo: a sandbox Atlassian site on {site_url}; "
+            f"sites {', '.join(config.sites)}; storage {', '.join(config.storage)}"
+        )
         refused = _commands(vocabulary)
         _roles()
         _rules(now)
-        enforced = _database(data_dir, now)
-    ok = refused == 2 and enforced
-    print("\nBackups, restores and the Slack app come with the next issues.")
+        backed_up = _backups(context)
+    ok = refused == 2 and backed_up
+    print("\nRestores, the Slack app and schedules come with the next issues.")
     print("demo: OK" if ok else "demo: FAILED")
     return 0 if ok else 1

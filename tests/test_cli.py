@@ -87,7 +87,8 @@ def test_the_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path):
     result = backupbot("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("demo: OK")
-    assert "refused by the database" in result.stdout
+    assert "a second backup now is refused" in result.stdout
+    assert result.stdout.count(": verified: ") == 2
     assert list(tmp_path.iterdir()) == []
 
 
