@@ -39,3 +39,18 @@ class RestoreRequestStatus(StrEnum):
     REJECTED = "Rejected"
     WITHDRAWN = "Withdrawn"
     EXPIRED = "Expired"
+
+
+class RestoreStatus(StrEnum):
+    """A restore's progress once it may run (approved, or started by an operator)."""
+
+    QUEUED = "Queued"
+    IN_PROGRESS = "In Progress"
+    COMPLETED = "Completed"
+    INCOMPLETE = "Incomplete"  # some items could not be restored; the result lists them
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (RestoreStatus.QUEUED, RestoreStatus.IN_PROGRESS)

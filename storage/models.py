@@ -30,7 +30,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from policy.frequency import Frequency
 from policy.products import Product
 from policy.retention import StorageOwner, require_aware
-from policy.statuses import ACTIVE_BACKUP_STATUSES, BackupStatus, RestoreRequestStatus
+from policy.statuses import (
+    ACTIVE_BACKUP_STATUSES,
+    BackupStatus,
+    RestoreRequestStatus,
+    RestoreStatus,
+)
 
 # Every constraint and index gets a predictable name, which Alembic needs to alter or drop it,
 # and which SQLite's batch mode (copy the table, swap it in) needs to find it again.
@@ -318,3 +323,51 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(255))
     outcome: Mapped[str] = mapped_column(String(64))
     detail: Mapped[JSONObject | None] = mapped_column(JSON)
+
+
+class Restore(Base):
+    """One restore run of a backup into a site: its status, and what it restored how fast.
+
+    The id is the restore request's (`rr-...`) when a Slack approval started it. Finished
+    runs' items, bytes and durations are this deployment's measured restore throughput, from
+    which its own RTO estimate is made. The old -> new id map is a file (`id_map_path`): it can
+    hold millions of entries.
+    """
+
+    __tablename__ = "restores"
+    __table_args__ = (
+        CheckConstraint("items_restored >= 0", name="items_not_negative"),
+        CheckConstraint("bytes_restored >= 0", name="bytes_not_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    backup_id: Mapped[str] = mapped_column(ForeignKey("backups.id"), index=True)
+    target_site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    scope: Mapped[str | None] = mapped_column(Text)  # None: the whole backup
+    status: Mapped[RestoreStatus] = mapped_column(word_enum(RestoreStatus, "restore_status"))
+    requested_by: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    approved_by: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    items_restored: Mapped[int | None] = mapped_column(Integer)
+    bytes_restored: Mapped[int | None] = mapped_column(BigInteger)
+    item_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    id_map_path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    backup: Mapped[Backup] = relationship()
+    target_site: Mapped[Site] = relationship()
+
+
+_ACTIVE_RESTORE = sorted(status.value for status in RestoreStatus if status.is_active)
+
+# One restore at a time into a site (two writing into the same projects would collide).
+Index(
+    "ix_restores_one_active_per_target",
+    Restore.target_site_id,
+    unique=True,
+    sqlite_where=Restore.status.in_(_ACTIVE_RESTORE),
+    postgresql_where=Restore.status.in_(_ACTIVE_RESTORE),
+)

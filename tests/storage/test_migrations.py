@@ -19,6 +19,7 @@ TABLES = {
     "backups",
     "schedule_runs",
     "restore_requests",
+    "restores",
     "audit_log",
 }
 

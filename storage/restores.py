@@ -1,0 +1,113 @@
+"""Restore rows: a restore moves Queued -> In Progress -> an ending only through here, and
+finished restores are this deployment's measured restore throughput (policy.estimates)."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from policy.estimates import Throughput
+from policy.identifiers import IdKind
+from policy.products import Product
+from policy.statuses import RestoreStatus
+from storage.catalog import site_row
+from storage.ids import new_id
+from storage.models import Restore, Site
+
+MEASURED = (RestoreStatus.COMPLETED, RestoreStatus.INCOMPLETE)
+
+
+class RestoreAlreadyActive(Exception):
+    """The target site already has a restore queued or running."""
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        super().__init__(f"a restore into {site} is already queued or in progress")
+
+
+def queue_restore(
+    session: Session,
+    backup_id: str,
+    target_site: str,
+    now: datetime,
+    *,
+    scope: str | None,
+    requested_by: str | None,
+    approved_by: str | None = None,
+    restore_id: str | None = None,
+) -> Restore:
+    """A `Queued` restore; RestoreAlreadyActive if one into that site is queued or running.
+
+    `restore_id` is the approved restore request's id, so the request and its run share it.
+    """
+    restore = Restore(
+        id=restore_id or new_id(IdKind.RESTORE_REQUEST),
+        backup_id=backup_id,
+        target_site_id=site_row(session, target_site).id,
+        scope=scope,
+        status=RestoreStatus.QUEUED,
+        requested_by=requested_by,
+        approved_by=approved_by,
+        created_at=now,
+        heartbeat_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(restore)
+    except IntegrityError:
+        raise RestoreAlreadyActive(target_site) from None
+    return restore
+
+
+def start_restore(restore: Restore, now: datetime) -> None:
+    restore.status = RestoreStatus.IN_PROGRESS
+    restore.started_at = restore.heartbeat_at = now
+
+
+def finish_restore(
+    restore: Restore,
+    now: datetime,
+    *,
+    status: RestoreStatus,
+    items_restored: int = 0,
+    bytes_restored: int = 0,
+    item_counts: dict[str, int] | None = None,
+    id_map_path: str | None = None,
+    error: str | None = None,
+) -> None:
+    if status.is_active:
+        raise ValueError(f"{status} is not an ending")
+    restore.status = status
+    restore.finished_at = now
+    restore.items_restored = items_restored
+    restore.bytes_restored = bytes_restored
+    restore.item_counts = item_counts
+    restore.id_map_path = id_map_path
+    restore.error = error
+
+
+def restore_throughput(session: Session, product: Product) -> Throughput | None:
+    """Items, bytes and seconds of every finished restore into sites of this app; None if none.
+
+    Summed rather than averaged per restore, so a long restore weighs as much as it taught.
+    """
+    rows = session.execute(
+        select(
+            Restore.items_restored, Restore.bytes_restored, Restore.started_at, Restore.finished_at
+        )
+        .join(Site, Restore.target_site_id == Site.id)
+        .where(
+            Site.product == product,
+            Restore.status.in_([status.value for status in MEASURED]),
+            Restore.started_at.is_not(None),
+            Restore.finished_at.is_not(None),
+        )
+    ).all()
+    if not rows:
+        return None
+    return Throughput(
+        items=sum(items or 0 for items, _, _, _ in rows),
+        bytes=sum(size or 0 for _, size, _, _ in rows),
+        seconds=sum((end - start).total_seconds() for _, _, start, end in rows),
+    )
