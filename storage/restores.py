@@ -109,5 +109,5 @@ def restore_throughput(session: Session, product: Product) -> Throughput | None:
     return Throughput(
         items=sum(items or 0 for items, _, _, _ in rows),
         bytes=sum(size or 0 for _, size, _, _ in rows),
-        seconds=sum((end - start).total_seconds() for _, _, start, end in rows),
+        seconds=sum((end - start).total_seconds() for _, _, start, end in rows if start and end),
     )
