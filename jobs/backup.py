@@ -11,6 +11,7 @@ import asyncio
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 RECORDS_PER_WRITE = 256  # records handed to the writer thread at once
 ATTACHMENT_DOWNLOADS = 4  # attachment contents fetched at once in `attachments: copy` mode
 CANCEL_POLL_SECONDS = 0.2
+PROGRESS_INTERVAL = 0.2  # seconds between progress reports within one phase
 SPOOL_IN_MEMORY = 8 << 20  # an attachment larger than this is spooled to disk while stored
 
 
@@ -273,6 +275,8 @@ class _Sink:
         self._write_lock = asyncio.Lock()
         self._downloads = asyncio.Semaphore(ATTACHMENT_DOWNLOADS)
         self._pending: set[asyncio.Task[None]] = set()
+        self._last_phase = ""
+        self._next_progress = 0.0
 
     async def put(self, entity: str, record: JSONObject) -> None:
         if self.run.cancel.is_set():
@@ -288,7 +292,10 @@ class _Sink:
         await self._add(entity, record)
 
     def on_progress(self, phase: str, _: int) -> None:
-        if self.run.progress:
+        # The export reports every record; people and Slack need a few updates a second.
+        now = time.monotonic()
+        if self.run.progress and (phase != self._last_phase or now >= self._next_progress):
+            self._last_phase, self._next_progress = phase, now + PROGRESS_INTERVAL
             self.run.progress(Progress(self.run.backup_id, phase, self.items_done))
 
     def on_failed(self, entity: str, item_id: str, reason: str) -> None:

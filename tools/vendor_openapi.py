@@ -9,8 +9,9 @@ run:
 
     .venv/bin/python tools/vendor_openapi.py [--specs DIR] [--out DIR]
 
-The Confluence REST v1 calls (content restrictions) are not in the v2 description; their schema is
-hand-written in `tests/data/openapi/confluence-v1-restrictions.schema.json` and not produced here.
+The Confluence REST v1 calls (content restrictions, labels, attachment upload) are not in the v2
+description; their schemas are hand-written in `tests/data/openapi/` (files
+`confluence-v1-restrictions.schema.json` and `confluence-v1-writes.schema.json`), not made here.
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ JIRA_OPERATIONS: list[tuple[str, str]] = [
     ("get", "/rest/api/3/issue/{issueIdOrKey}/comment"),
     ("post", "/rest/api/3/changelog/bulkfetch"),
     ("get", "/rest/api/3/attachment/content/{id}"),
+    # Writes a restore makes (and the reads that check them).
+    ("post", "/rest/api/3/project"),
+    ("get", "/rest/api/3/project/{projectIdOrKey}"),
+    ("post", "/rest/api/3/issue/bulk"),
+    ("get", "/rest/api/3/issue/{issueIdOrKey}/transitions"),
+    ("post", "/rest/api/3/issue/{issueIdOrKey}/transitions"),
+    ("post", "/rest/api/3/issue/{issueIdOrKey}/comment"),
+    ("post", "/rest/api/3/issueLink"),
+    ("get", "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}"),
+    ("put", "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}"),
+    ("delete", "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}"),
+    ("post", "/rest/api/3/issue/{issueIdOrKey}/attachments"),
+    ("delete", "/rest/api/3/issue/{issueIdOrKey}"),
 ]
 # An issue's `fields` is a free-form object in the description; these are the schemas of the
 # fields backupbot reads, kept so that tests can check each field's value too.
@@ -67,6 +81,17 @@ CONFLUENCE_OPERATIONS: list[tuple[str, str]] = [
     ("get", "/pages/{id}/inline-comments"),
     ("get", "/pages/{id}/attachments"),
     ("get", "/pages/{id}/labels"),
+    # Writes a restore makes (and the reads that check them).
+    ("post", "/spaces"),
+    ("post", "/pages"),
+    ("get", "/pages/{id}"),
+    ("put", "/pages/{id}"),
+    ("delete", "/pages/{id}"),
+    ("post", "/blogposts"),
+    ("post", "/footer-comments"),
+    ("post", "/inline-comments"),
+    ("get", "/pages/{page-id}/properties"),
+    ("post", "/pages/{page-id}/properties"),
 ]
 CONFLUENCE_EXTRA_SCHEMAS: list[str] = []
 

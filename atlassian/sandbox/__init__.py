@@ -3,6 +3,9 @@
 It is both a product feature (`backupbot sandbox`, the demo, the console, benchmarks) and the
 test double of the Atlassian clients. Content comes from `SiteData` (deterministic from a seed),
 behaviour from `SandboxOptions` (latency, rate limit) and `Faults` (switchable while serving).
+The site also takes the writes a restore makes (projects, issues, transitions, comments, links,
+properties, attachments; spaces, pages, blog posts, comments, labels, restrictions), and its reads
+then show them.
 
     data = SiteData.generate(7, projects=3, issues=300, spaces=2, pages=60)
     app = create_app(data, SandboxOptions(rate_limit=50))          # ASGI, in-process

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atlassian.sandbox.confluence_api import ConfluenceApi
+from atlassian.sandbox.confluence_writes import ConfluenceWrites
 from atlassian.sandbox.control import (
     EMAIL_SCOPE_KEY,
     SANDBOX_TOKEN,
@@ -41,6 +42,7 @@ from atlassian.sandbox.control import (
 from atlassian.sandbox.data import SiteData
 from atlassian.sandbox.errors import Api, ApiError, FailingItem, api_of, error_response
 from atlassian.sandbox.jira_api import JiraApi
+from atlassian.sandbox.jira_writes import JiraWrites
 
 CONTROL_PREFIX = "/__sandbox/"
 UNAUTHENTICATED = "Client must be authenticated to access this resource."
@@ -148,7 +150,13 @@ def _api_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
     if isinstance(error, FailingItem):
         request.app.state.stats.faults_injected += 1
-    return error_response(request.url.path, error.status, error.message, detail=error.detail)
+    return error_response(
+        request.url.path,
+        error.status,
+        error.message,
+        detail=error.detail,
+        field_errors=error.field_errors,
+    )
 
 
 def _http_error(request: Request, error: Exception) -> Response:
@@ -172,12 +180,15 @@ def create_app(data: SiteData, options: SandboxOptions | None = None) -> Starlet
     """A sandbox site serving `data`; `options` default to no latency and no rate limit."""
     options = options or SandboxOptions()
     faults = Faults(options.fault_seed)
-    stats = SandboxStats()
+    stats = SandboxStats(writes=data.writes)
+    confluence = ConfluenceApi(data, faults)
     app = Starlette(
         routes=[
             Route(f"{CONTROL_PREFIX}stats", _stats, methods=["GET"]),
             *JiraApi(data, faults).routes(),
-            *ConfluenceApi(data, faults).routes(),
+            *JiraWrites(data, faults).routes(),
+            *confluence.routes(),
+            *ConfluenceWrites(confluence).routes(),
         ],
         middleware=[Middleware(SandboxMiddleware, options=options, faults=faults, stats=stats)],
         exception_handlers={

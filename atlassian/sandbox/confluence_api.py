@@ -22,11 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from atlassian.sandbox.content import Document
+from atlassian.sandbox.content import RichText
 from atlassian.sandbox.control import Faults
 from atlassian.sandbox.data import (
-    ATTACHMENT_STRIDE,
-    COMMENT_STRIDE,
     ConfluenceAttachment,
     ConfluenceComment,
     ContentMeta,
@@ -48,6 +46,8 @@ DEFAULT_LIMIT = 25
 ATTACHMENTS_DEFAULT_LIMIT = 50
 BODY_FORMATS = ("storage", "atlas_doc_format")
 V1_RESTRICTION_LIMIT = 100
+# Listing positions of comments and attachments are (content ordinal, item) packed in one number.
+LISTING_STRIDE = 1 << 16
 
 Render = Callable[[int], dict[str, Any]]
 
@@ -110,7 +110,7 @@ def _slug(title: str) -> str:
     return quote(title.replace(" ", "+"), safe="+")
 
 
-def _body(document: Document, body_format: str | None) -> dict[str, Any]:
+def _body(document: RichText, body_format: str | None) -> dict[str, Any]:
     if body_format == "storage":
         return {"storage": {"representation": "storage", "value": document.to_storage()}}
     if body_format == "atlas_doc_format":
@@ -208,7 +208,7 @@ class ConfluenceApi:
 
     def _page_meta(self, request: Request) -> ContentMeta:
         ordinal = self.data.content_ordinal(_id(request))
-        if ordinal is None or ordinal >= self.data.page_count:
+        if ordinal is None or not self.data.is_page(ordinal):
             raise ApiError(404, "Page not found.")
         meta = self.data.content_meta(ordinal)
         self._check_content(meta)
@@ -250,7 +250,7 @@ class ConfluenceApi:
             self._check_content(meta)
         result: dict[str, Any] = {
             "id": meta.id,
-            "status": "current",
+            "status": "draft" if self.data.is_draft(ordinal) else "current",
             "title": meta.title,
             "spaceId": meta.space.id,
         }
@@ -371,20 +371,14 @@ class ConfluenceApi:
         def positions() -> Iterator[int]:
             if "current" not in statuses:
                 return
-            for r in range(start, space.page_count):
-                ordinal = self.data.page_ordinal(space, r)
-                if root_only and self.data.tree_position(ordinal) != 0:
+            for ordinal in self.data.space_content(space, "page", start):
+                if root_only and not self.data.is_root(ordinal):
                     continue
                 if title is not None and self.data.content_meta(ordinal).title != title:
                     continue
-                yield r
+                yield ordinal
 
-        return self._page(
-            request,
-            positions(),
-            limit,
-            lambda r: self._content_json(self.data.page_ordinal(space, r), body_format),
-        )
+        return self._page(request, positions(), limit, lambda o: self._content_json(o, body_format))
 
     async def space_blogposts(self, request: Request) -> Response:
         space = self._space(request)
@@ -393,29 +387,30 @@ class ConfluenceApi:
         body_format = _body_format(request)
         _no_sort(request)
         statuses = _listed(params.getlist("status")) or {"current"}
-        count = space.blogpost_count if "current" in statuses else 0
+        listed = self.data.space_content(space, "blogpost", start)
         return self._page(
             request,
-            iter(range(start, count)),
+            listed if "current" in statuses else iter(()),
             limit,
-            lambda r: self._content_json(self.data.blogpost_ordinal(space, r), body_format),
+            lambda o: self._content_json(o, body_format),
         )
 
-    def _site_comments(
-        self, request: Request, kind: str, shape: Callable[[int], tuple[int | None, ...]]
-    ) -> Response:
+    def _site_comments(self, request: Request, kind: str) -> Response:
         limit, start = _limit(request, DEFAULT_LIMIT), self._start(request)
         body_format = _body_format(request)
         _no_sort(request)
 
         def positions() -> Iterator[int]:
-            first, skip = divmod(start, COMMENT_STRIDE)
+            first, skip = divmod(start, LISTING_STRIDE)
             for ordinal in range(first, self.data.content_count):
-                for k in range(skip if ordinal == first else 0, len(shape(ordinal))):
-                    yield ordinal * COMMENT_STRIDE + k
+                if not self.data.is_listed(ordinal):
+                    continue
+                count = self.data.content_comment_count(ordinal, kind)
+                for k in range(skip if ordinal == first else 0, count):
+                    yield ordinal * LISTING_STRIDE + k
 
         def render(position: int) -> dict[str, Any]:
-            ordinal, k = divmod(position, COMMENT_STRIDE)
+            ordinal, k = divmod(position, LISTING_STRIDE)
             comments = (
                 self.data.footer_comments(ordinal)
                 if kind == "footer"
@@ -426,10 +421,10 @@ class ConfluenceApi:
         return self._page(request, positions(), limit, render)
 
     async def footer_comments(self, request: Request) -> Response:
-        return self._site_comments(request, "footer", self.data.footer_comment_shape)
+        return self._site_comments(request, "footer")
 
     async def inline_comments(self, request: Request) -> Response:
-        return self._site_comments(request, "inline", self.data.inline_comment_shape)
+        return self._site_comments(request, "inline")
 
     def _attachment_filter(self, request: Request) -> Callable[[ConfluenceAttachment], bool]:
         params = request.query_params
@@ -452,21 +447,23 @@ class ConfluenceApi:
         filtered = bool({"mediaType", "filename", "status"} & set(request.query_params))
 
         def positions() -> Iterator[int]:
-            first, skip = divmod(start, ATTACHMENT_STRIDE)
+            first, skip = divmod(start, LISTING_STRIDE)
             for ordinal in range(first, self.data.content_count):
+                if not self.data.is_listed(ordinal):
+                    continue
                 count = self.data.content_attachment_count(ordinal)
                 for k in range(skip if ordinal == first else 0, count):
                     # Building an attachment costs its bytes: only when a filter needs them.
                     if filtered and not admits(self.data.content_attachment(ordinal, k)):
                         continue
-                    yield ordinal * ATTACHMENT_STRIDE + k
+                    yield ordinal * LISTING_STRIDE + k
 
         return self._page(
             request,
             positions(),
             limit,
             lambda p: self._attachment_json(
-                self.data.content_attachment(*divmod(p, ATTACHMENT_STRIDE))
+                self.data.content_attachment(*divmod(p, LISTING_STRIDE))
             ),
         )
 
@@ -486,7 +483,7 @@ class ConfluenceApi:
 
         return self._page(request, positions(), limit, lambda n: self._label_json(labels[n]))
 
-    def _labelled(self, request: Request, first: int, end: int) -> Response:
+    def _labelled(self, request: Request, kind: str) -> Response:
         label = self.data.label_by_id(_id(request))
         if label is None:
             raise ApiError(404, "Label not found.")
@@ -496,7 +493,7 @@ class ConfluenceApi:
         space_ids = _listed(request.query_params.getlist("space-id"))
 
         def positions() -> Iterator[int]:
-            for ordinal in range(max(first, start), end):
+            for ordinal in self.data.listed_content(kind, start):
                 if label not in self.data.labels_of(ordinal):
                     continue
                 if space_ids and self.data.content_meta(ordinal).space.id not in space_ids:
@@ -506,10 +503,10 @@ class ConfluenceApi:
         return self._page(request, positions(), limit, lambda o: self._content_json(o, body_format))
 
     async def label_pages(self, request: Request) -> Response:
-        return self._labelled(request, 0, self.data.page_count)
+        return self._labelled(request, "page")
 
     async def label_blogposts(self, request: Request) -> Response:
-        return self._labelled(request, self.data.page_count, self.data.content_count)
+        return self._labelled(request, "blogpost")
 
     # -- one page ---------------------------------------------------------------------------------
 

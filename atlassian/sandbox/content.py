@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
-from typing import Any
+from html import escape, unescape
+from typing import Any, Protocol
 
 # --- the document model ---------------------------------------------------------------------------
 
@@ -86,6 +87,78 @@ class Document:
 
     def plain_text(self) -> str:
         return "\n".join(_plain_block(b) for b in self.blocks)
+
+
+class RichText(Protocol):
+    """Rich text as the site keeps it: a generated `Document`, or a body a client wrote."""
+
+    def to_adf(self) -> dict[str, Any]: ...
+
+    def to_storage(self) -> str: ...
+
+    def plain_text(self) -> str: ...
+
+
+def _adf_text(node: Any) -> list[str]:
+    """The text of an ADF node, one string per block."""
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") == "text":
+        return [str(node.get("text", ""))]
+    parts = [_adf_text(child) for child in node.get("content", []) or []]
+    if node.get("type") in ("doc", "bulletList", "orderedList", "listItem"):
+        return [text for part in parts for text in part]
+    return ["".join(text for part in parts for text in part)]
+
+
+def _adf_of_text(text: str) -> dict[str, Any]:
+    paragraphs = [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}]}
+        for line in text.split("\n")
+        if line
+    ]
+    return {"type": "doc", "version": 1, "content": paragraphs}
+
+
+@dataclass(frozen=True)
+class AdfText:
+    """An ADF body written through Jira (or Confluence), answered back exactly as it was sent."""
+
+    adf: dict[str, Any]
+
+    def to_adf(self) -> dict[str, Any]:
+        return self.adf
+
+    def to_storage(self) -> str:
+        return "".join(f"<p>{escape(line)}</p>" for line in _adf_text(self.adf) if line)
+
+    def plain_text(self) -> str:
+        return "\n".join(_adf_text(self.adf))
+
+
+_TAG = re.compile(r"<[^>]+>")
+_BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|pre|div|tr)>|<br\s*/?>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StorageText:
+    """A storage-format body written through Confluence, answered back exactly as it was sent.
+
+    Asked for as ADF, it becomes paragraphs of its plain text: enough for a reader, not a
+    faithful conversion (Confluence's own converter is not reproduced).
+    """
+
+    value: str
+
+    def to_storage(self) -> str:
+        return self.value
+
+    def plain_text(self) -> str:
+        lines = _TAG.sub("", _BLOCK_END.sub("\n", self.value)).split("\n")
+        return "\n".join(unescape(line).strip() for line in lines if line.strip())
+
+    def to_adf(self) -> dict[str, Any]:
+        return _adf_of_text(self.plain_text())
 
 
 def _adf_inline(node: Inline) -> dict[str, Any]:
@@ -414,6 +487,15 @@ class GeneratedFile:
     filename: str
     kind: FileKind
     data: bytes
+
+
+def file_kind(filename: str, media_type: str | None) -> FileKind:
+    """The kind of an uploaded file: its declared media type, else guessed from its extension."""
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    for kind in FILE_KINDS:
+        if media_type == kind.media_type or (not media_type and extension == kind.extension):
+            return kind
+    return FileKind(extension, media_type or "application/octet-stream", "File")
 
 
 def make_file(rng: random.Random, suffix: str = "") -> GeneratedFile:

@@ -189,9 +189,12 @@ class SandboxStats:
     faults_injected: int = 0
     unauthorized: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
+    writes: Counter[str] = field(default_factory=Counter)  # what clients changed, by kind
 
     def as_json(self) -> dict[str, object]:
         return {
+            "writes": self.writes.total(),
+            "writesByKind": dict(sorted(self.writes.items())),
             "requests": self.requests,
             "rateLimited": self.rate_limited,
             "faultsInjected": self.faults_injected,

@@ -35,27 +35,36 @@ The shape of a site:
   always has them).
 
 Times are UTC milliseconds between 2023-01-02 and 2025-11-28.
+
+The site is writable (see `jira_writes` and `confluence_writes`): what clients create, change or
+delete is kept in an overlay on top of the generated content, which every read consults, so that
+listings, searches and fetches show it. A generated item is only built and kept whole once a write
+touches it; created items get ids far above the generated ones (`CREATED_ID_BASE`,
+`CREATED_CONTENT_ID_BASE`). `writes` counts what changed, by kind.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
+import time
 import uuid
 from array import array
 from bisect import bisect_right
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from math import gcd
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from atlassian.sandbox.content import (
-    Document,
     FileKind,
     Person,
+    RichText,
+    StorageText,
     Writer,
     make_file,
 )
@@ -397,7 +406,7 @@ class JiraComment:
     id: str
     author: User
     update_author: User
-    body: Document
+    body: RichText
     created_ms: int
     updated_ms: int
     visibility_role: str | None  # restricted to a project role, or visible to all
@@ -444,7 +453,7 @@ class IssueLink:
 @dataclass(frozen=True)
 class Issue:
     head: IssueHead
-    description: Document | None
+    description: RichText | None
     labels: tuple[str, ...]
     reporter: User
     assignee: User | None
@@ -509,9 +518,12 @@ class Space:
     first_blogpost: int  # blog post index
     blogpost_count: int
     order_multiplier: int  # listing position r sits at tree position (multiplier * r) % count
+    created_homepage_id: str | None = None  # the homepage made with a space created by a client
 
     @property
     def homepage_id(self) -> str | None:
+        if self.created_homepage_id:
+            return self.created_homepage_id
         return str(PAGE_ID_BASE + self.first_page) if self.page_count else None
 
 
@@ -550,7 +562,7 @@ class ContentMeta:
 @dataclass(frozen=True)
 class Content:
     meta: ContentMeta
-    body: Document
+    body: RichText
     labels: tuple[Label, ...]
 
 
@@ -561,7 +573,7 @@ class ConfluenceComment:
     container: ContentMeta
     parent_id: str | None  # replies name the comment they answer
     version: Version  # number 1's author is the comment's author
-    body: Document
+    body: RichText
     resolution_status: str | None = None  # inline comments: open, resolved, reopened, dangling
     marker_ref: str | None = None
     selection: str | None = None
@@ -587,6 +599,62 @@ class Restriction:
     operation: str  # "read" or "update"
     users: tuple[User, ...]
     groups: tuple[Group, ...]
+
+
+@dataclass(frozen=True)
+class ContentProperty:
+    id: str
+    key: str
+    value: Any
+    version: Version
+
+
+@dataclass
+class ContentChanges:
+    """What clients changed on one page or blog post; for content they created, all of it."""
+
+    meta: ContentMeta | None = None
+    body: RichText | None = None
+    draft: bool = False
+    labels: list[Label] = field(default_factory=list)
+    restrictions: tuple[Restriction, Restriction] | None = None
+    attachments: list[ConfluenceAttachment] = field(default_factory=list)
+    footer: list[ConfluenceComment] = field(default_factory=list)
+    inline: list[ConfluenceComment] = field(default_factory=list)
+    properties: dict[str, ContentProperty] = field(default_factory=dict)
+
+
+class WriteRefused(ValueError):
+    """A write the site refuses as the real one would (a taken key or title, a stale version)."""
+
+    def __init__(self, message: str, *, status: int = 400, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+# Ids of items clients create: far above every generated id, so they never collide.
+CREATED_ID_BASE = 900_000_000
+CREATED_CONTENT_ID_BASE = 5_000_000_000
+TRANSITIONS = {  # transition id -> (name, target status)
+    "11": ("To Do", TO_DO),
+    "21": ("In Progress", IN_PROGRESS),
+    "31": ("In Review", IN_REVIEW),
+    "41": ("Done", DONE),
+    "51": ("Won't Do", WONT_DO),
+}
+# The simple workflow every project uses: which transitions leave each status.
+WORKFLOW = {
+    TO_DO.id: ("21", "51"),
+    IN_PROGRESS.id: ("11", "31"),
+    IN_REVIEW.id: ("21", "41"),
+    DONE.id: ("11",),
+    WONT_DO.id: ("11",),
+}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 # --- the site -------------------------------------------------------------------------------------
@@ -632,9 +700,10 @@ class SiteData:
         self.seed = seed
         self.users = users
         self.groups = groups
-        self.projects = projects
-        self.spaces = spaces
-        self.labels = labels
+        self._projects = list(projects)
+        self._spaces = list(spaces)
+        self._labels = list(labels)
+        self._generated_label_count = len(labels)
         self._created, self._updated = issue_times
         self.page_count = page_count
         self.blogpost_count = blogpost_count
@@ -651,6 +720,27 @@ class SiteData:
         self._heads: _Memo[int, IssueHead] = _Memo(4096)
         self._issues: _Memo[int, Issue] = _Memo(512)
         self._metas: _Memo[int, ContentMeta] = _Memo(4096)
+        # The overlay of what clients wrote; generated items stay lazy until a write touches one.
+        self.writes: Counter[str] = Counter()
+        self._generated_issues = len(self._created)
+        self._generated_content = page_count + blogpost_count
+        self._content_total = self._generated_content
+        self._ids = itertools.count(CREATED_ID_BASE + 1)
+        self._accounts = {u.account_id: u for u in users}
+        self._issue_overlay: dict[int, Issue] = {}
+        self._issue_project: dict[int, int] = {}  # created issue -> project index
+        self._issue_numbers: dict[int, int] = {}  # created issue -> number in its key
+        self._project_extra: dict[int, list[int]] = {}  # project index -> created issues
+        self._created_keys: dict[str, int] = {}
+        self._next_number: dict[int, int] = {}
+        self._deleted_issues: set[int] = set()
+        self._issue_properties: dict[int, dict[str, Any]] = {}
+        self._jira_attachments: dict[str, JiraAttachment] = {}
+        self._changes: dict[int, ContentChanges] = {}
+        self._content_ids: dict[str, int] = {}  # created content id -> ordinal
+        self._space_extra: dict[str, list[int]] = {}  # space id -> created content ordinals
+        self._deleted_content: set[int] = set()
+        self._titles: dict[str, dict[str, int]] = {}  # space id -> page title -> ordinal
 
     # -- construction -----------------------------------------------------------------------------
 
@@ -764,13 +854,66 @@ class SiteData:
     # -- users ------------------------------------------------------------------------------------
 
     def user(self, account_id: str) -> User | None:
-        return next((u for u in self.users if u.account_id == account_id), None)
+        """A person of the site, or an account that signed in to write."""
+        return self._accounts.get(account_id)
+
+    def caller(self, email: str) -> User:
+        """The account of a Basic-auth email, remembered so that what it wrote can name it."""
+        user = service_user(email)
+        self._accounts.setdefault(user.account_id, user)
+        return user
+
+    @property
+    def version(self) -> int:
+        """Grows with every write: what was computed from the site before may be stale."""
+        return self.writes.total()
+
+    def _new_id(self) -> str:
+        return str(next(self._ids))
+
+    @property
+    def projects(self) -> tuple[Project, ...]:
+        return tuple(self._projects)
+
+    @property
+    def spaces(self) -> tuple[Space, ...]:
+        return tuple(self._spaces)
+
+    @property
+    def labels(self) -> tuple[Label, ...]:
+        return tuple(self._labels)
 
     # -- Jira -------------------------------------------------------------------------------------
 
     @property
     def issue_count(self) -> int:
+        """Issue indexes in use: generated and created ones, deleted ones included."""
         return len(self._created)
+
+    def issue_exists(self, index: int) -> bool:
+        return 0 <= index < len(self._created) and index not in self._deleted_issues
+
+    def live_issues(self) -> list[int]:
+        if not self._deleted_issues:
+            return list(range(len(self._created)))
+        return [i for i in range(len(self._created)) if i not in self._deleted_issues]
+
+    def project_issues(self, project: Project) -> list[int]:
+        """The indexes of a project's issues, in id order, without deleted ones."""
+        first = project.first_issue
+        indexes = [
+            *range(first, first + project.issue_count),
+            *self._project_extra.get(project.index, []),
+        ]
+        if self._deleted_issues:
+            return [i for i in indexes if i not in self._deleted_issues]
+        return indexes
+
+    def issue_number(self, index: int) -> int:
+        """The number in an issue's key."""
+        if index >= self._generated_issues:
+            return self._issue_numbers[index]
+        return index - self.project_of(index).first_issue + 1
 
     def project_by_key(self, key: str) -> Project | None:
         return self._projects_by_key.get(key.upper())
@@ -779,7 +922,9 @@ class SiteData:
         return self._projects_by_id.get(project_id)
 
     def project_of(self, index: int) -> Project:
-        return self.projects[bisect_right(self._project_starts, index) - 1]
+        if index >= self._generated_issues:
+            return self._projects[self._issue_project[index]]
+        return self._projects[bisect_right(self._project_starts, index) - 1]
 
     def issue_created_ms(self, index: int) -> int:
         return self._created[index]
@@ -792,25 +937,36 @@ class SiteData:
         text = id_or_key.strip()
         if text.isdigit():
             index = int(text) - ISSUE_ID_BASE
-            return index if 0 <= index < self.issue_count else None
+            return index if self.issue_exists(index) else None
         key, _, number = text.upper().rpartition("-")
         project = self._projects_by_key.get(key)
         if project is None or not number.isdigit():
             return None
         n = int(number)
-        return project.first_issue + n - 1 if 1 <= n <= project.issue_count else None
+        if 1 <= n <= project.issue_count:
+            index = project.first_issue + n - 1
+        else:
+            index = self._created_keys.get(f"{project.key}-{n}", -1)
+        return index if self.issue_exists(index) else None
 
     def issue_head(self, index: int) -> IssueHead:
+        changed = self._issue_overlay.get(index)
+        if changed is not None:
+            return changed.head
         return self._heads.get(index, self._build_head)
 
     def issue(self, index: int) -> Issue:
+        changed = self._issue_overlay.get(index)
+        if changed is not None:
+            return changed
         return self._issues.get(index, self._build_issue)
 
     def comment_count(self, index: int) -> int:
         if index % 50 == 3:
             return 0
         h = _mix(self.seed, _COMMENTS, index)
-        if index % 50 == 7 or (self.issue_count <= 7 and index == self.issue_count - 1):
+        last = self._generated_issues - 1
+        if index % 50 == 7 or (self._generated_issues <= 7 and index == last):
             return 21 + h % 25
         roll, rest = h % 100, h // 100
         if roll < 30:
@@ -826,11 +982,16 @@ class SiteData:
         return max(count, 1) if index % 10 == 0 else count
 
     def jira_attachment(self, attachment_id: str) -> JiraAttachment | None:
+        created = self._jira_attachments.get(attachment_id)
+        if created is not None:
+            return created if self.issue_exists(created.issue_index) else None
         if not attachment_id.isdigit():
             return None
         number = int(attachment_id) - JIRA_ATTACHMENT_ID_BASE
         index, k = divmod(number, JIRA_ATTACHMENT_STRIDE)
-        if number < 0 or index >= self.issue_count or k >= self.attachment_count(index):
+        if number < 0 or index >= self._generated_issues or k >= self.attachment_count(index):
+            return None
+        if not self.issue_exists(index):
             return None
         return self._build_jira_attachment(index, k)
 
@@ -923,7 +1084,7 @@ class SiteData:
         attachments = tuple(
             self._build_jira_attachment(index, k) for k in range(self.attachment_count(index))
         )
-        changelog = self.changelog(index)
+        changelog = self._generated_changelog(index)
         status_changes = [h.created_ms for h in changelog if h.items[0].field == "status"]
         resolved_ms = None
         if head.status.category_key == "done" and status_changes:
@@ -947,6 +1108,12 @@ class SiteData:
 
     def changelog(self, index: int) -> tuple[ChangeHistory, ...]:
         """An issue's change histories, oldest first, consistent with its current values."""
+        changed = self._issue_overlay.get(index)
+        if changed is not None:
+            return changed.changelog
+        return self._generated_changelog(index)
+
+    def _generated_changelog(self, index: int) -> tuple[ChangeHistory, ...]:
         head = self.issue_head(index)
         labels, reporter, assignee = self._people_of(index)
         rng = _rng(self.seed, "issue-changelog", index)
@@ -1017,7 +1184,8 @@ class SiteData:
                     self.issue_head(target),
                 )
             )
-        for source in range(index + 1, min(index + MAX_LINK_DISTANCE, self.issue_count - 1) + 1):
+        last = self._generated_issues - 1
+        for source in range(index + 1, min(index + MAX_LINK_DISTANCE, last) + 1):
             if self._links_out(source) == index:
                 links.append(
                     IssueLink(
@@ -1033,8 +1201,62 @@ class SiteData:
 
     @property
     def content_count(self) -> int:
-        """Pages and blog posts together; ordinals below `page_count` are pages."""
-        return self.page_count + self.blogpost_count
+        """Content ordinals in use: generated pages (below `page_count`), generated blog posts,
+        then content clients created (deleted content included)."""
+        return self._content_total
+
+    def content_exists(self, ordinal: int) -> bool:
+        return 0 <= ordinal < self._content_total and ordinal not in self._deleted_content
+
+    def is_listed(self, ordinal: int) -> bool:
+        """Existing and published: what listings show (drafts are not listed)."""
+        if not self.content_exists(ordinal):
+            return False
+        changes = self._changes.get(ordinal)
+        return changes is None or not changes.draft
+
+    def is_draft(self, ordinal: int) -> bool:
+        changes = self._changes.get(ordinal)
+        return changes is not None and changes.draft
+
+    def is_page(self, ordinal: int) -> bool:
+        if ordinal < self._generated_content:
+            return ordinal < self.page_count
+        return self.content_meta(ordinal).kind == "page"
+
+    def is_root(self, ordinal: int) -> bool:
+        if ordinal < self._generated_content and ordinal not in self._changes:
+            return self.tree_position(ordinal) == 0
+        return self.content_meta(ordinal).parent_id is None
+
+    def listed_content(self, kind: str, start: int = 0) -> Iterator[int]:
+        """Listed pages (or blog posts) of the whole site, in ordinal order, from `start`."""
+        first, end = (
+            (0, self.page_count) if kind == "page" else (self.page_count, self._generated_content)
+        )
+        for ordinal in range(max(first, start), end):
+            if self.is_listed(ordinal):
+                yield ordinal
+        for ordinal in range(max(self._generated_content, start), self._content_total):
+            if self.is_listed(ordinal) and self.content_meta(ordinal).kind == kind:
+                yield ordinal
+
+    def space_content(self, space: Space, kind: str, start: int = 0) -> Iterator[int]:
+        """Listed pages (or blog posts) of one space, in ordinal order, from `start`."""
+        if kind == "page":
+            first, count = space.first_page, space.page_count
+        else:
+            first, count = self.page_count + space.first_blogpost, space.blogpost_count
+        for ordinal in range(max(first, start), first + count):
+            if self.is_listed(ordinal):
+                yield ordinal
+        for ordinal in self._space_extra.get(space.id, []):
+            if (
+                ordinal >= start
+                and self.is_listed(ordinal)
+                and self.content_meta(ordinal).kind == kind
+            ):
+                yield ordinal
 
     def space_by_id(self, space_id: str) -> Space | None:
         return self._spaces_by_id.get(space_id)
@@ -1043,7 +1265,11 @@ class SiteData:
         return self._labels_by_id.get(label_id)
 
     def content_ordinal(self, content_id: str) -> int | None:
-        """The ordinal of the page or blog post with this id."""
+        """The ordinal of the (existing) page or blog post with this id."""
+        ordinal = self._content_ordinal(content_id)
+        return ordinal if ordinal is not None and self.content_exists(ordinal) else None
+
+    def _content_ordinal(self, content_id: str) -> int | None:
         if not content_id.isdigit():
             return None
         number = int(content_id)
@@ -1051,7 +1277,7 @@ class SiteData:
             return number - PAGE_ID_BASE
         if BLOGPOST_ID_BASE <= number < BLOGPOST_ID_BASE + self.blogpost_count:
             return self.page_count + number - BLOGPOST_ID_BASE
-        return None
+        return self._content_ids.get(content_id)
 
     def page_ordinal(self, space: Space, position: int) -> int:
         """The ordinal of the page at listing position `position` of a space."""
@@ -1061,10 +1287,16 @@ class SiteData:
         return self.page_count + space.first_blogpost + position
 
     def content_meta(self, ordinal: int) -> ContentMeta:
+        changes = self._changes.get(ordinal)
+        if changes is not None and changes.meta is not None:
+            return changes.meta
         return self._metas.get(ordinal, self._build_meta)
 
     def content(self, ordinal: int) -> Content:
         meta = self.content_meta(ordinal)
+        changes = self._changes.get(ordinal)
+        if changes is not None and changes.body is not None:
+            return Content(meta, changes.body, self.labels_of(ordinal))
         rng = _rng(self.seed, "body", ordinal)
         # The page shows the text its (not dangling) inline comments are anchored on.
         anchors = [
@@ -1149,11 +1381,16 @@ class SiteData:
         )
 
     def labels_of(self, ordinal: int) -> tuple[Label, ...]:
+        generated = self._generated_labels(ordinal) if ordinal < self._generated_content else ()
+        changes = self._changes.get(ordinal)
+        return generated + tuple(changes.labels) if changes else generated
+
+    def _generated_labels(self, ordinal: int) -> tuple[Label, ...]:
         h = _mix(self.seed, _LABELS, ordinal)
         count = (0, 0, 1, 1, 2, 3)[h % 6]
         chosen: list[Label] = []
         for n in range(count):
-            label = self.labels[_mix(h, n) % len(self.labels)]
+            label = self._labels[_mix(h, n) % self._generated_label_count]
             if label not in chosen:
                 chosen.append(label)
         return tuple(chosen)
@@ -1182,10 +1419,29 @@ class SiteData:
         return self._comment_shape(ordinal, _INLINE, (0, 0, 0, 1, 1, 2))
 
     def footer_comments(self, ordinal: int) -> tuple[ConfluenceComment, ...]:
-        return self._comments(ordinal, "footer", self.footer_comment_shape(ordinal))
+        generated: tuple[ConfluenceComment, ...] = ()
+        if ordinal < self._generated_content:
+            generated = self._comments(ordinal, "footer", self.footer_comment_shape(ordinal))
+        changes = self._changes.get(ordinal)
+        return generated + tuple(changes.footer) if changes else generated
 
     def inline_comments(self, ordinal: int) -> tuple[ConfluenceComment, ...]:
-        return self._comments(ordinal, "inline", self.inline_comment_shape(ordinal))
+        generated: tuple[ConfluenceComment, ...] = ()
+        if ordinal < self._generated_content:
+            generated = self._comments(ordinal, "inline", self.inline_comment_shape(ordinal))
+        changes = self._changes.get(ordinal)
+        return generated + tuple(changes.inline) if changes else generated
+
+    def content_comment_count(self, ordinal: int, kind: str) -> int:
+        """How many footer (or inline) comments a page or blog post has, replies included."""
+        count = 0
+        if ordinal < self._generated_content:
+            shape = self.footer_comment_shape if kind == "footer" else self.inline_comment_shape
+            count = len(shape(ordinal))
+        changes = self._changes.get(ordinal)
+        if changes:
+            count += len(changes.footer if kind == "footer" else changes.inline)
+        return count
 
     def _comments(
         self, ordinal: int, kind: str, shape: tuple[int | None, ...]
@@ -1226,11 +1482,21 @@ class SiteData:
         return tuple(comments)
 
     def content_attachment_count(self, ordinal: int) -> int:
+        changes = self._changes.get(ordinal)
+        added = len(changes.attachments) if changes else 0
+        return self._generated_attachment_count(ordinal) + added
+
+    def _generated_attachment_count(self, ordinal: int) -> int:
+        if ordinal >= self._generated_content:
+            return 0
         if ordinal == 0:
             return 2
         return (0, 0, 1, 1, 2, 3)[_mix(self.seed, _CONTENT_FILES, ordinal) % 6]
 
     def content_attachment(self, ordinal: int, k: int) -> ConfluenceAttachment:
+        generated = self._generated_attachment_count(ordinal)
+        if k >= generated:
+            return self._changes[ordinal].attachments[k - generated]
         container = self.content_meta(ordinal)
         rng = _rng(self.seed, "confluence-attachment", ordinal, k)
         file = make_file(rng, "" if k == 0 else f" ({k + 1})")
@@ -1257,7 +1523,10 @@ class SiteData:
 
     def restrictions(self, ordinal: int) -> tuple[Restriction, Restriction]:
         """The read and the update restriction of a page or blog post (either may be empty)."""
-        if not self.is_restricted(ordinal):
+        changes = self._changes.get(ordinal)
+        if changes is not None and changes.restrictions is not None:
+            return changes.restrictions
+        if ordinal >= self._generated_content or not self.is_restricted(ordinal):
             return Restriction("read", (), ()), Restriction("update", (), ())
         rng = _rng(self.seed, "restrictions", ordinal)
         update = Restriction(
@@ -1274,6 +1543,483 @@ class SiteData:
             tuple(rng.sample(self.groups, rng.randint(1, 2))),
         )
         return read, update
+
+    # -- writes: Jira -----------------------------------------------------------------------------
+    # Each write changes the overlay synchronously (the app serves on one event loop, so a request
+    # never sees another's half-done write). A generated issue that a write touches is built once
+    # and kept whole in the overlay from then on; untouched ones stay lazy.
+
+    def _own_issue(self, index: int) -> Issue:
+        issue = self._issue_overlay.get(index)
+        if issue is None:
+            issue = self._issues.get(index, self._build_issue)
+            self._issue_overlay[index] = issue
+        return issue
+
+    def _touch_issue(self, index: int, issue: Issue, moment: int) -> None:
+        self._issue_overlay[index] = replace(issue, updated_ms=moment)
+        self._updated[index] = moment
+
+    def create_project(
+        self, *, key: str, name: str, type_key: str, lead: User, description: str
+    ) -> Project:
+        if key.upper() in self._projects_by_key:
+            raise WriteRefused(
+                f"Project '{self._projects_by_key[key.upper()].name}' uses this project key.",
+                field="projectKey",
+            )
+        if any(p.name.lower() == name.lower() for p in self._projects):
+            raise WriteRefused("A project with that name already exists.", field="projectName")
+        index = len(self._projects)
+        project = Project(
+            index=index,
+            id=str(PROJECT_ID_BASE + index),
+            key=key.upper(),
+            name=name,
+            description=description,
+            type_key=type_key,
+            uuid=str(uuid.uuid4()),
+            lead=lead,
+            created_ms=now_ms(),
+            first_issue=self._generated_issues,
+            issue_count=0,
+        )
+        self._projects.append(project)
+        self._projects_by_key[project.key] = project
+        self._projects_by_id[project.id] = project
+        self.writes["projects"] += 1
+        return project
+
+    def create_issue(
+        self,
+        *,
+        project: Project,
+        issue_type: IssueType,
+        summary: str,
+        description: RichText | None,
+        labels: tuple[str, ...],
+        priority: Priority,
+        security: SecurityLevel | None,
+        reporter: User,
+        assignee: User | None,
+    ) -> Issue:
+        """A new issue in the workflow's initial status (To Do)."""
+        index = len(self._created)
+        number = self._next_number.get(project.index, project.issue_count + 1)
+        self._next_number[project.index] = number + 1
+        moment = now_ms()
+        head = IssueHead(
+            index=index,
+            id=str(ISSUE_ID_BASE + index),
+            key=f"{project.key}-{number}",
+            number=number,
+            project=project,
+            summary=summary,
+            issue_type=issue_type,
+            status=TO_DO,
+            priority=priority,
+        )
+        issue = Issue(
+            head=head,
+            description=description,
+            labels=labels,
+            reporter=reporter,
+            assignee=assignee,
+            security=security,
+            resolution=None,
+            resolved_ms=None,
+            created_ms=moment,
+            updated_ms=moment,
+            comments=(),
+            attachments=(),
+            changelog=(),
+            links=(),
+        )
+        self._created.append(moment)
+        self._updated.append(moment)
+        self._issue_overlay[index] = issue
+        self._issue_project[index] = project.index
+        self._issue_numbers[index] = number
+        self._project_extra.setdefault(project.index, []).append(index)
+        self._created_keys[head.key] = index
+        self.writes["issues"] += 1
+        return issue
+
+    def transitions_of(self, index: int) -> tuple[str, ...]:
+        return WORKFLOW[self.issue_head(index).status.id]
+
+    def transition_issue(self, index: int, transition_id: str, actor: User) -> None:
+        if transition_id not in self.transitions_of(index):
+            raise WriteRefused(
+                f"Transition id '{transition_id}' is not valid for this issue.",
+                status=400,
+            )
+        issue = self._own_issue(index)
+        before, after = issue.head.status, TRANSITIONS[transition_id][1]
+        moment = now_ms()
+        items = [ChangeItem("status", "status", before.id, before.name, after.id, after.name)]
+        resolution = RESOLUTIONS.get(after.id)
+        if resolution != issue.resolution:
+            items.append(
+                ChangeItem(
+                    "resolution",
+                    "resolution",
+                    issue.resolution.id if issue.resolution else None,
+                    issue.resolution.name if issue.resolution else None,
+                    resolution.id if resolution else None,
+                    resolution.name if resolution else None,
+                )
+            )
+        history = ChangeHistory(self._new_id(), actor, moment, tuple(items))
+        issue = replace(
+            issue,
+            head=replace(issue.head, status=after),
+            resolution=resolution,
+            resolved_ms=moment if resolution else None,
+            changelog=(*issue.changelog, history),
+        )
+        self._touch_issue(index, issue, moment)
+        self.writes["transitions"] += 1
+
+    def add_jira_comment(
+        self, index: int, body: RichText, author: User, visibility_role: str | None
+    ) -> JiraComment:
+        issue = self._own_issue(index)
+        moment = now_ms()
+        comment = JiraComment(self._new_id(), author, author, body, moment, moment, visibility_role)
+        self._touch_issue(index, replace(issue, comments=(*issue.comments, comment)), moment)
+        self.writes["issueComments"] += 1
+        return comment
+
+    def link_issues(self, link_type: LinkType, source: int, target: int) -> str:
+        """Link `source` to `target` ("source blocks target"); both issues list the link."""
+        link_id = self._new_id()
+        moment = now_ms()
+        for index, other, outward in ((source, target, True), (target, source, False)):
+            issue = self._own_issue(index)
+            link = IssueLink(link_id, link_type, outward, self.issue_head(other))
+            self._touch_issue(index, replace(issue, links=(*issue.links, link)), moment)
+        self.writes["issueLinks"] += 1
+        return link_id
+
+    def issue_properties(self, index: int) -> dict[str, Any]:
+        return self._issue_properties.get(index, {})
+
+    def set_issue_property(self, index: int, key: str, value: Any) -> bool:
+        """Set an entity property; True when it is new."""
+        properties = self._issue_properties.setdefault(index, {})
+        created = key not in properties
+        properties[key] = value
+        self.writes["issueProperties"] += 1
+        return created
+
+    def delete_issue_property(self, index: int, key: str) -> bool:
+        properties = self._issue_properties.get(index, {})
+        if key not in properties:
+            return False
+        del properties[key]
+        self.writes["issueProperties"] += 1
+        return True
+
+    def add_jira_attachment(
+        self, index: int, filename: str, kind: FileKind, content: bytes, author: User
+    ) -> JiraAttachment:
+        issue = self._own_issue(index)
+        moment = now_ms()
+        attachment = JiraAttachment(self._new_id(), index, filename, kind, content, author, moment)
+        self._jira_attachments[attachment.id] = attachment
+        issue = replace(issue, attachments=(*issue.attachments, attachment))
+        self._touch_issue(index, issue, moment)
+        self.writes["issueAttachments"] += 1
+        return attachment
+
+    def delete_issue(self, index: int) -> None:
+        """Delete an issue with its comments, attachments, links and properties."""
+        for attachment in self.issue(index).attachments:
+            self._jira_attachments.pop(attachment.id, None)
+        self._deleted_issues.add(index)
+        self._issue_properties.pop(index, None)
+        self._issue_overlay.pop(index, None)
+        self.writes["issuesDeleted"] += 1
+
+    # -- writes: Confluence -----------------------------------------------------------------------
+
+    def _own_content(self, ordinal: int) -> ContentChanges:
+        return self._changes.setdefault(ordinal, ContentChanges())
+
+    def create_space(self, *, key: str, name: str, description: str, author: User) -> Space:
+        """A new global space with its homepage (titled like the space), as Confluence makes."""
+        if any(s.key.upper() == key.upper() for s in self._spaces):
+            raise WriteRefused(f"A space with key {key} already exists.", field="key")
+        index = len(self._spaces)
+        space = Space(
+            index=index,
+            id=str(SPACE_ID_BASE + index),
+            key=key,
+            name=name,
+            type="global",
+            description=description,
+            author=author,
+            created_ms=now_ms(),
+            first_page=self.page_count,
+            page_count=0,
+            first_blogpost=self.blogpost_count,
+            blogpost_count=0,
+            order_multiplier=1,
+        )
+        self._spaces.append(space)
+        self._spaces_by_id[space.id] = space
+        self._titles[space.id] = {}
+        homepage = self.create_content(
+            kind="page", space=space, title=name, parent_id=None, body=StorageText(""),
+            author=author, draft=False, private=False,
+        )  # fmt: skip
+        space = replace(space, created_homepage_id=homepage.id)
+        self._spaces[index] = self._spaces_by_id[space.id] = space
+        self._own_content(homepage.ordinal).meta = replace(homepage, space=space)
+        self.writes["spaces"] += 1
+        return space
+
+    def _title_index(self, space: Space) -> dict[str, int]:
+        """Titles of a space's published pages (built on the first write that needs it)."""
+        titles = self._titles.get(space.id)
+        if titles is None:
+            titles = {self.content_meta(o).title: o for o in self.space_content(space, "page")}
+            self._titles[space.id] = titles
+        return titles
+
+    def _claim_title(self, space: Space, title: str, ordinal: int) -> None:
+        titles = self._title_index(space)
+        holder = titles.get(title)
+        if holder is not None and holder != ordinal:
+            raise WriteRefused(
+                "A page with this title already exists: A page already exists with the same "
+                f"TITLE in this space (title: {title}).",
+                field="title",
+            )
+        titles[title] = ordinal
+
+    def create_content(
+        self,
+        *,
+        kind: str,
+        space: Space,
+        title: str,
+        parent_id: str | None,
+        body: RichText,
+        author: User,
+        draft: bool,
+        private: bool,
+    ) -> ContentMeta:
+        """A new page or blog post; a draft is not listed and holds no title until published."""
+        ordinal = self._content_total
+        if kind == "page" and not draft:
+            self._claim_title(space, title, ordinal)
+        moment = now_ms()
+        content_id = str(CREATED_CONTENT_ID_BASE + ordinal - self._generated_content)
+        meta = ContentMeta(
+            ordinal=ordinal,
+            kind=kind,
+            id=content_id,
+            space=space,
+            title=title,
+            parent_id=parent_id,
+            position=None,
+            author=author,
+            created_ms=moment,
+            version=Version(1, moment, author, "", False),
+        )
+        self._content_total += 1
+        self._content_ids[content_id] = ordinal
+        self._space_extra.setdefault(space.id, []).append(ordinal)
+        changes = self._own_content(ordinal)
+        changes.meta, changes.body, changes.draft = meta, body, draft
+        if private:  # only its creator sees and edits it
+            changes.restrictions = (
+                Restriction("read", (author,), ()),
+                Restriction("update", (author,), ()),
+            )
+        self.writes["pages" if kind == "page" else "blogposts"] += 1
+        return meta
+
+    def update_content(
+        self,
+        ordinal: int,
+        *,
+        title: str,
+        body: RichText | None,
+        draft: bool,
+        version: int,
+        message: str,
+        parent_id: str | None,
+        author: User,
+    ) -> ContentMeta:
+        """A new version (or the first published one, when a draft is published)."""
+        meta = self.content_meta(ordinal)
+        was_draft = self.is_draft(ordinal)
+        expected = (1, meta.version.number + 1) if was_draft else (meta.version.number + 1,)
+        if version not in expected:
+            raise WriteRefused(
+                f"Version must be incremented when updating a page. Current version is: "
+                f"{meta.version.number}",
+                status=409,
+            )
+        if meta.kind == "page" and not draft:
+            if not was_draft and meta.title != title:
+                self._title_index(meta.space).pop(meta.title, None)
+            self._claim_title(meta.space, title, ordinal)
+        moment = now_ms()
+        number = 1 if was_draft and not draft else version
+        changes = self._own_content(ordinal)
+        changes.meta = replace(
+            meta,
+            title=title,
+            parent_id=parent_id if parent_id is not None else meta.parent_id,
+            version=Version(number, moment, author, message, False),
+        )
+        if body is not None:
+            changes.body = body
+        changes.draft = draft
+        self.writes["pageUpdates"] += 1
+        return changes.meta
+
+    def delete_content(self, ordinal: int) -> None:
+        """Delete a page or blog post with its comments and attachments; children move up."""
+        meta = self.content_meta(ordinal)
+        if meta.kind == "page" and not self.is_draft(ordinal):
+            titles = self._title_index(meta.space)
+            if titles.get(meta.title) == ordinal:
+                del titles[meta.title]
+            for child in list(self.space_content(meta.space, "page")):
+                child_meta = self.content_meta(child)
+                if child_meta.parent_id == meta.id:
+                    self._own_content(child).meta = replace(child_meta, parent_id=meta.parent_id)
+        self._deleted_content.add(ordinal)
+        self.writes["pagesDeleted" if meta.kind == "page" else "blogpostsDeleted"] += 1
+
+    def add_confluence_comment(
+        self,
+        ordinal: int,
+        *,
+        kind: str,
+        body: RichText,
+        author: User,
+        parent: ConfluenceComment | None,
+        selection: str | None,
+    ) -> ConfluenceComment:
+        moment = now_ms()
+        comment = ConfluenceComment(
+            id=self._new_id(),
+            kind=kind,
+            container=self.content_meta(ordinal),
+            parent_id=parent.id if parent else None,
+            version=Version(1, moment, author, "", False),
+            body=body,
+        )
+        if kind == "inline":
+            comment = replace(
+                comment,
+                resolution_status=parent.resolution_status if parent else "open",
+                marker_ref=parent.marker_ref if parent else str(uuid.uuid4()),
+                selection=parent.selection if parent else selection,
+            )
+        changes = self._own_content(ordinal)
+        (changes.footer if kind == "footer" else changes.inline).append(comment)
+        self.writes[f"{kind}Comments"] += 1
+        return comment
+
+    def find_comment(self, comment_id: str, kind: str) -> tuple[int, ConfluenceComment] | None:
+        """A comment clients wrote (replies are only made to those or to generated ones)."""
+        if comment_id.isdigit():
+            base = FOOTER_COMMENT_ID_BASE if kind == "footer" else INLINE_COMMENT_ID_BASE
+            ordinal = (int(comment_id) - base) // COMMENT_STRIDE
+            if 0 <= ordinal < self._generated_content and self.content_exists(ordinal):
+                comments = self.footer_comments if kind == "footer" else self.inline_comments
+                found = [c for c in comments(ordinal) if c.id == comment_id]
+                if found:
+                    return ordinal, found[0]
+        for ordinal, changes in self._changes.items():
+            for comment in changes.footer if kind == "footer" else changes.inline:
+                if comment.id == comment_id and self.content_exists(ordinal):
+                    return ordinal, comment
+        return None
+
+    def label_named(self, prefix: str, name: str) -> Label:
+        """The site's label of this prefix and name, made when first used."""
+        for label in self._labels:
+            if label.name == name and label.prefix == prefix:
+                return label
+        label = Label(str(LABEL_ID_BASE + len(self._labels)), name, prefix)
+        self._labels.append(label)
+        self._labels_by_id[label.id] = label
+        return label
+
+    def add_labels(self, ordinal: int, labels: Sequence[Label]) -> None:
+        present = set(self.labels_of(ordinal))
+        changes = self._own_content(ordinal)
+        for label in labels:
+            if label not in present:
+                changes.labels.append(label)
+                present.add(label)
+        self.writes["labels"] += 1
+
+    def set_restrictions(self, ordinal: int, read: Restriction, update: Restriction) -> None:
+        self._own_content(ordinal).restrictions = (read, update)
+        self.writes["restrictions"] += 1
+
+    def add_confluence_attachment(
+        self,
+        ordinal: int,
+        *,
+        filename: str,
+        kind: FileKind,
+        content: bytes,
+        comment: str,
+        author: User,
+    ) -> ConfluenceAttachment:
+        for existing in (
+            self.content_attachment(ordinal, k)
+            for k in range(self.content_attachment_count(ordinal))
+        ):
+            if existing.filename == filename:
+                raise WriteRefused(
+                    f"Cannot add a new attachment with same file name as an existing attachment: "
+                    f"{filename}",
+                    field="file",
+                )
+        attachment = ConfluenceAttachment(
+            id=f"att{self._new_id()}",
+            container=self.content_meta(ordinal),
+            filename=filename,
+            kind=kind,
+            data=content,
+            file_id=str(uuid.uuid4()),
+            created_ms=now_ms(),
+            author=author,
+            comment=comment,
+        )
+        self._own_content(ordinal).attachments.append(attachment)
+        self.writes["attachments"] += 1
+        return attachment
+
+    def content_properties(self, ordinal: int) -> list[ContentProperty]:
+        changes = self._changes.get(ordinal)
+        return list(changes.properties.values()) if changes else []
+
+    def add_content_property(
+        self, ordinal: int, key: str, value: Any, author: User
+    ) -> ContentProperty:
+        changes = self._own_content(ordinal)
+        if key in changes.properties:
+            raise WriteRefused(
+                f"Cannot create property with key {key}: a property with this key already "
+                "exists on the content.",
+                field="key",
+            )
+        prop = ContentProperty(self._new_id(), key, value, Version(1, now_ms(), author, "", False))
+        changes.properties[key] = prop
+        self.writes["contentProperties"] += 1
+        return prop
 
 
 def _order_multiplier(seed: int, space_index: int, count: int) -> int:

@@ -45,14 +45,28 @@ def api_of(path: str) -> Api:
 class ApiError(Exception):
     """A request the sandbox refuses, as the real API would: status and a human message."""
 
-    def __init__(self, status: int, message: str, *, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        detail: str | None = None,
+        field_errors: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.detail = detail
+        self.field_errors = dict(field_errors or {})
 
 
-def error_body(api: Api, status: int, message: str, detail: str | None = None) -> dict[str, object]:
+def error_body(
+    api: Api,
+    status: int,
+    message: str,
+    detail: str | None = None,
+    field_errors: Mapping[str, str] | None = None,
+) -> dict[str, object]:
     if api is Api.CONFLUENCE_V2:
         code = _V2_CODES.get(status, HTTPStatus(status).name)
         return {"errors": [{"status": status, "code": code, "title": message, "detail": detail}]}
@@ -69,6 +83,9 @@ def error_body(api: Api, status: int, message: str, detail: str | None = None) -
             "message": message,
             "reason": HTTPStatus(status).phrase,
         }
+    # Jira puts a message about one field under `errors`, keyed by the field, and no message then.
+    if field_errors:
+        return {"errorMessages": [], "errors": dict(field_errors)}
     return {"errorMessages": [message], "errors": {}}
 
 
@@ -79,9 +96,12 @@ def error_response(
     *,
     detail: str | None = None,
     headers: Mapping[str, str] | None = None,
+    field_errors: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        error_body(api_of(path), status, message, detail), status_code=status, headers=headers
+        error_body(api_of(path), status, message, detail, field_errors),
+        status_code=status,
+        headers=headers,
     )
 
 

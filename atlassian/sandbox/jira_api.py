@@ -94,6 +94,7 @@ ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versio
 PROJECT_EXPAND = "description,lead,issueTypes,url,projectKeys,permissions,insight"
 NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it."
 _QUERY_CACHE_SIZE = 16
+MAX_PROPERTY_KEYS = 5
 
 
 @dataclass(frozen=True)
@@ -218,10 +219,10 @@ class JiraRenderer:
         return result
 
     def insight(self, project: Project) -> dict[str, Any]:
-        first, count = project.first_issue, project.issue_count
-        result: dict[str, Any] = {"totalIssueCount": count}
-        if count:
-            last = max(self.data.issue_updated_ms(i) for i in range(first, first + count))
+        indexes = self.data.project_issues(project)
+        result: dict[str, Any] = {"totalIssueCount": len(indexes)}
+        if indexes:
+            last = max(self.data.issue_updated_ms(i) for i in indexes)
             result["lastIssueUpdateTime"] = jira_time(last)
         return result
 
@@ -284,7 +285,7 @@ class JiraRenderer:
                 "outward": link.type.outward,
                 "self": f"{self.base}{API}/issueLinkType/{link.type.id}",
             },
-            side: self.linked_issue(link.other),
+            side: self.linked_issue(self.data.issue_head(link.other.index)),
         }
 
     def attachment(self, attachment: JiraAttachment) -> dict[str, Any]:
@@ -348,15 +349,26 @@ class JiraRenderer:
             "items": items,
         }
 
-    def issue(self, index: int, selection: FieldSelection, expand: set[str]) -> dict[str, Any]:
+    def issue(
+        self,
+        index: int,
+        selection: FieldSelection,
+        expand: set[str],
+        properties: Sequence[str] = (),
+    ) -> dict[str, Any]:
         head = self.data.issue_head(index)
+        asked: dict[str, Any] = {}
+        if properties:
+            stored = self.data.issue_properties(index)
+            asked = {"properties": {k: stored[k] for k in properties if k in stored}}
         if not selection.key:
-            return {"id": head.id}
+            return {"id": head.id} | asked
         result: dict[str, Any] = {
             "expand": ISSUE_EXPAND,
             "id": head.id,
             "self": f"{self.base}{API}/issue/{head.id}",
             "key": head.key,
+            **asked,
         }
         if selection.fields:
             result["fields"] = self.fields(index, head, selection.fields)
@@ -407,7 +419,9 @@ class JiraRenderer:
             "creator": self.user_details(issue.reporter),
             "assignee": self.user_details(issue.assignee),
             "security": self.security(issue.security),
-            "issuelinks": [self.link(link) for link in issue.links],
+            "issuelinks": [
+                self.link(link) for link in issue.links if self.data.issue_exists(link.other.index)
+            ],
             "attachment": [self.attachment(a) for a in issue.attachments],
             "comment": comments,
             "resolution": resolution,
@@ -443,6 +457,14 @@ def _issue_names(body: dict[str, Any], maximum: int) -> list[str]:
             400, f"Between 1 and {maximum} issue IDs or keys must be given; got {len(names)}."
         )
     return names
+
+
+def _property_keys(specs: Sequence[str]) -> list[str]:
+    """Issue property keys asked for (comma-separated or repeated), at most five as Jira allows."""
+    keys = [key.strip() for spec in specs for key in spec.split(",") if key.strip()]
+    if len(keys) > MAX_PROPERTY_KEYS:
+        raise ApiError(400, f"At most {MAX_PROPERTY_KEYS} issue property keys can be given.")
+    return keys
 
 
 def _int(raw: str | None, name: str, default: int, minimum: int = 0) -> int:
@@ -541,6 +563,7 @@ class JiraApi:
             size=_int(params.get("maxResults"), "maxResults", SEARCH_DEFAULT, 1),
             fields=params.getlist("fields"),
             expand=params.get("expand", ""),
+            properties=_property_keys(params.getlist("properties")),
         )
 
     async def search_post(self, request: Request) -> Response:
@@ -560,6 +583,7 @@ class JiraApi:
             size=size,
             fields=_string_list(body, "fields"),
             expand=expand,
+            properties=_property_keys(_string_list(body, "properties")),
         )
 
     def _search(
@@ -571,18 +595,21 @@ class JiraApi:
         size: int,
         fields: Sequence[str],
         expand: str,
+        properties: Sequence[str],
     ) -> Response:
         try:
             query = parse_jql(jql, self.data)
         except JqlError as error:
             raise ApiError(400, str(error)) from None
+        # Writes change what a query finds: results are cached per state of the site.
         normalized = query.normalized()
-        found = self._queries.get(normalized)
+        cache_key = f"{normalized}|v={self.data.version}"
+        found = self._queries.get(cache_key)
         if found is not None:
-            self._queries.move_to_end(normalized)
+            self._queries.move_to_end(cache_key)
         else:
             found = run_query(query, self.data)
-            self._queries[normalized] = found
+            self._queries[cache_key] = found
             if len(self._queries) > _QUERY_CACHE_SIZE:
                 self._queries.popitem(last=False)
         scope = fingerprint("search", normalized)
@@ -600,7 +627,7 @@ class JiraApi:
         renderer = JiraRenderer(self.data, _base(request))
         wanted = {part.strip() for part in expand.split(",")}
         result: dict[str, Any] = {
-            "issues": [renderer.issue(i, selection, wanted) for i in page],
+            "issues": [renderer.issue(i, selection, wanted, properties) for i in page],
             "isLast": start + size >= len(found),
         }
         if not result["isLast"]:
@@ -620,10 +647,11 @@ class JiraApi:
             self._check_issue(index)
         selection = select_fields(_string_list(body, "fields"), "*navigable")
         expand = set(_string_list(body, "expand"))
+        properties = _property_keys(_string_list(body, "properties"))
         renderer = JiraRenderer(self.data, _base(request))
         return JSONResponse(
             {
-                "issues": [renderer.issue(i, selection, expand) for i in indexes],
+                "issues": [renderer.issue(i, selection, expand, properties) for i in indexes],
                 "issueErrors": [],
             }
         )

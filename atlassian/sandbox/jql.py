@@ -272,16 +272,15 @@ def parse_jql(text: str, data: SiteData) -> JqlQuery:
 def run_query(query: JqlQuery, data: SiteData) -> array[int]:
     """The indexes of the matching issues, in the query's order (issue id ascending by default)."""
     if query.issues is not None:
-        candidates: list[int] = sorted(query.issues)
+        candidates: list[int] = sorted(i for i in query.issues if data.issue_exists(i))
         if query.projects is not None:
             candidates = [i for i in candidates if data.project_of(i).index in query.projects]
     elif query.projects is not None:
         candidates = []
         for project in sorted(query.projects):
-            first = data.projects[project].first_issue
-            candidates.extend(range(first, first + data.projects[project].issue_count))
+            candidates.extend(data.project_issues(data.projects[project]))
     else:
-        candidates = list(range(data.issue_count))
+        candidates = data.live_issues()
     for bound in query.bounds:
         value = data.issue_updated_ms if bound.field == "updated" else data.issue_created_ms
         candidates = [i for i in candidates if bound.admits(value(i))]
@@ -293,7 +292,7 @@ def run_query(query: JqlQuery, data: SiteData) -> array[int]:
             candidates.sort(reverse=descending)
         elif field == "key":
             candidates.sort(
-                key=lambda i: (data.project_of(i).key, i - data.project_of(i).first_issue),
+                key=lambda i: (data.project_of(i).key, data.issue_number(i)),
                 reverse=descending,
             )
         elif field == "created":
