@@ -8,14 +8,14 @@ issues a request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from atlassian.errors import UnexpectedResponse
+from atlassian.errors import NotFound, RequestRejected, UnexpectedResponse
 from atlassian.records import JSONObject
 from atlassian.transport import SiteClient
 
@@ -59,8 +59,47 @@ def jql_minute(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+ISSUE_CREATE_BATCH = 50  # /issue/bulk: "The request can contain up to 50 issues"
+ORIGIN_PROPERTY = "backupbot.origin"  # the entity property every restored issue carries
+ORIGIN_SEARCH_PAGE = 100  # /search/jql: the most it returns when more than id or key is asked
+NO_CHECK = {"X-Atlassian-Token": "no-check"}  # uploads are refused without it (XSRF check)
+
+
+@dataclass(frozen=True)
+class ElementFailure:
+    """Why one issue of a bulk create failed: Jira's words, and the fields it named."""
+
+    reason: str
+    fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class BulkCreateResult:
+    """One `/issue/bulk` answer mapped back to the request's order: `created[n]` is the
+    `(id, key)` of the n-th issue asked for, or None when `failed` has its failure under n."""
+
+    created: list[tuple[str, str] | None]
+    failed: dict[int, ElementFailure]
+
+
+def _bulk_error(error: JSONObject) -> ElementFailure:
+    element = error.get("elementErrors")
+    parts: list[str] = []
+    fields: dict[str, Any] = {}
+    if isinstance(element, dict):
+        parts += [str(m) for m in element.get("errorMessages") or []]
+        if isinstance(element.get("errors"), dict):
+            fields = element["errors"]
+            parts += [f"{name}: {message}" for name, message in fields.items()]
+    status = error.get("status")
+    text = "; ".join(parts) or "not created"
+    return ElementFailure(f"{text} (HTTP {status})" if status else text, frozenset(fields))
+
+
 class JiraClient(SiteClient):
-    """A `SiteClient` that knows Jira Cloud's REST v3 read endpoints."""
+    """A `SiteClient` that knows Jira Cloud's REST v3 endpoints: the reads a backup makes, and the
+    writes a restore makes (projects, issues in bulk with their origin property, transitions,
+    comments, links, attachments)."""
 
     _zone: ZoneInfo | None = None
 
@@ -138,12 +177,15 @@ class JiraClient(SiteClient):
             for issue_id in page:
                 yield issue_id
 
-    async def issue_batch(self, ids: Sequence[str]) -> IssueBatch:
-        """Up to 100 issues with all their fields, by id or key, in one bulkfetch."""
+    async def issue_batch(
+        self, ids: Sequence[str], fields: Sequence[str] = ("*all",)
+    ) -> IssueBatch:
+        """Up to 100 issues with all their fields (or those named), by id or key, in one
+        bulkfetch."""
         if len(ids) > BULKFETCH_BATCH:
             raise ValueError(f"bulkfetch takes at most {BULKFETCH_BATCH} issues, not {len(ids)}")
         path = f"{API}/issue/bulkfetch"
-        body = {"issueIdsOrKeys": list(ids), "fields": ["*all"], "fieldsByKeys": False}
+        body = {"issueIdsOrKeys": list(ids), "fields": list(fields), "fieldsByKeys": False}
         answer = self._object(await self.post_json(path, body, idempotent=True), "POST", path)
         issues = self._list(answer.get("issues"), "POST", path)
         errors = [
@@ -202,3 +244,166 @@ class JiraClient(SiteClient):
         """The bytes of an attachment, from its `content` URL (Jira redirects to the media
         service; see `SiteClient`)."""
         return self.download(content_url)
+
+    # --- writing (restore) ---------------------------------------------------------------------
+
+    async def project(self, key: str) -> JSONObject | None:
+        """The project with this key, or None when the target has none."""
+        path = f"{API}/project/{quote(key, safe='')}"
+        try:
+            return self._object(await self.get_json(path), "GET", path)
+        except NotFound:
+            return None
+
+    async def create_project(self, details: JSONObject) -> JSONObject:
+        """Create a project (`key`, `name`, `projectTypeKey`, `leadAccountId`, ...); its
+        `{id, key}`."""
+        path = f"{API}/project"
+        return self._object(await self.post_json(path, details), "POST", path)
+
+    async def has_issues(self, project_key: str) -> bool:
+        path = f"{API}/search/jql"
+        params = {"jql": project_jql(project_key), "fields": "id", "maxResults": 1}
+        page = self._object(await self.get_json(path, params), "GET", path)
+        return bool(self._list(page.get("issues"), "GET", path))
+
+    async def issues_with_origins(self, project_key: str) -> AsyncIterator[tuple[JSONObject, Any]]:
+        """`(issue {id, key}, its `backupbot.origin` property value or None)` for every issue
+        of the project, read a page at a time with the property in the search results."""
+        path = f"{API}/search/jql"
+        params: dict[str, Any] = {
+            "jql": project_jql(project_key),
+            "fields": "summary",
+            "properties": ORIGIN_PROPERTY,
+            "maxResults": ORIGIN_SEARCH_PAGE,
+        }
+        seen_tokens: set[str] = set()
+        while True:
+            page = self._object(await self.get_json(path, params), "GET", path)
+            for issue in self._list(page.get("issues"), "GET", path):
+                properties = issue.get("properties")
+                origin = properties.get(ORIGIN_PROPERTY) if isinstance(properties, dict) else None
+                yield {"id": str(issue.get("id")), "key": issue.get("key")}, origin
+            token = page.get("nextPageToken")
+            if not token or page.get("isLast") is True:
+                return
+            if token in seen_tokens:
+                raise UnexpectedResponse(
+                    self.site, "repeated a page token; paging stopped", method="GET", path=path
+                )
+            seen_tokens.add(token)
+            params["nextPageToken"] = token
+
+    async def create_issues(self, updates: Sequence[JSONObject]) -> BulkCreateResult:
+        """Create up to 50 issues in one `/issue/bulk` request. Jira lists the created issues
+        in the request's order, skipping the failed ones, whose `failedElementNumber` is their
+        0-based place in the request."""
+        if len(updates) > ISSUE_CREATE_BATCH:
+            raise ValueError(f"/issue/bulk takes at most {ISSUE_CREATE_BATCH} issues")
+        path = f"{API}/issue/bulk"
+        try:
+            answer = await self.post_json(path, {"issueUpdates": list(updates)})
+        except RequestRejected as error:
+            # Jira answers 400 when no issue of the request could be created.
+            failure = ElementFailure(str(error))
+            return BulkCreateResult(
+                [None] * len(updates), dict.fromkeys(range(len(updates)), failure)
+            )
+        body = self._object(answer, "POST", path)
+        failed: dict[int, ElementFailure] = {}
+        for entry in self._list(body.get("errors") or [], "POST", path):
+            number = entry.get("failedElementNumber")
+            if isinstance(number, int) and 0 <= number < len(updates):
+                failed[number] = _bulk_error(entry)
+        created_issues = iter(self._list(body.get("issues") or [], "POST", path))
+        created: list[tuple[str, str] | None] = []
+        for number in range(len(updates)):
+            if number in failed:
+                created.append(None)
+                continue
+            issue = next(created_issues, None)
+            if issue is None:
+                failed[number] = ElementFailure("Jira neither created it nor said why")
+                created.append(None)
+            else:
+                created.append((str(issue.get("id")), str(issue.get("key"))))
+        return BulkCreateResult(created, failed)
+
+    async def transitions(self, issue_id: str) -> list[JSONObject]:
+        """The transitions available from the issue's current status (each with `to`)."""
+        path = f"{API}/issue/{quote(issue_id, safe='')}/transitions"
+        page = self._object(await self.get_json(path), "GET", path)
+        return self._list(page.get("transitions") or [], "GET", path)
+
+    async def transition(self, issue_id: str, transition_id: str) -> None:
+        path = f"{API}/issue/{quote(issue_id, safe='')}/transitions"
+        await self.post_json(path, {"transition": {"id": transition_id}})
+
+    async def add_comment(
+        self, issue_id: str, body: JSONObject, visibility: JSONObject | None = None
+    ) -> JSONObject:
+        """Add a comment (ADF `body`, seen only by a role or group when `visibility` says so);
+        Jira makes the calling account its author, now."""
+        path = f"{API}/issue/{quote(issue_id, safe='')}/comment"
+        document: JSONObject = {"body": body}
+        if visibility:
+            document["visibility"] = {
+                key: visibility[key] for key in ("type", "value", "identifier") if key in visibility
+            }
+        return self._object(await self.post_json(path, document), "POST", path)
+
+    async def link_issues(self, link_type: str, inward_id: str, outward_id: str) -> None:
+        """Link two issues with the link type named `link_type`."""
+        body = {
+            "type": {"name": link_type},
+            "inwardIssue": {"id": inward_id},
+            "outwardIssue": {"id": outward_id},
+        }
+        await self.post_json(f"{API}/issueLink", body)
+
+    async def set_property(self, issue_id: str, key: str, value: Any) -> None:
+        path = f"{API}/issue/{quote(issue_id, safe='')}/properties/{quote(key, safe='')}"
+        await self.put_json(path, value)
+
+    async def issue_property(self, issue_id: str, key: str) -> Any:
+        """The value of an issue's entity property, or None when it has none."""
+        path = f"{API}/issue/{quote(issue_id, safe='')}/properties/{quote(key, safe='')}"
+        try:
+            answer = self._object(await self.get_json(path), "GET", path)
+        except NotFound:
+            return None
+        return answer.get("value")
+
+    async def upload_attachment(
+        self, issue_id: str, filename: str, content: bytes, media_type: str
+    ) -> list[JSONObject]:
+        """Attach a file to an issue; the attachments Jira created (one)."""
+        path = f"{API}/issue/{quote(issue_id, safe='')}/attachments"
+        answer = await self.post_multipart(
+            path, {"file": (filename, content, media_type)}, NO_CHECK
+        )
+        return self._list(answer, "POST", path)
+
+    async def delete_issue(self, issue_id: str) -> None:
+        await self.delete(f"{API}/issue/{quote(issue_id, safe='')}")
+
+    async def content_exists(self, content_url: str) -> bool:
+        """Whether an attachment's content URL still answers: its first block is read and the
+        rest left unread, which is as cheap as Jira gets without a metadata endpoint."""
+        return await content_exists(self, content_url)
+
+
+async def content_exists(client: SiteClient, content_url: str) -> bool:
+    """Whether a content URL of the client's site answers with content (a 404 means the file
+    is gone); only the first block is read."""
+    stream = client.download(content_url)
+    try:
+        await anext(stream)
+    except StopAsyncIteration:
+        return True
+    except NotFound:
+        return False
+    finally:
+        if isinstance(stream, AsyncGenerator):
+            await stream.aclose()  # the rest is not read: the connection is released now
+    return True

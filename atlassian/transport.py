@@ -335,6 +335,30 @@ class SiteClient:
         response = await self._fetch("POST", path, json_body=body, idempotent=idempotent)
         return self._decode(response, "POST")
 
+    async def put_json(self, path: str, body: Any) -> Any:
+        """PUT a JSON body and return the JSON answer (None when there is none). A PUT sets a
+        state, so sending it again after a 5xx or time-out is safe: it is retried."""
+        response = await self._fetch("PUT", path, json_body=body, idempotent=True)
+        return self._decode(response, "PUT")
+
+    async def delete(self, path: str) -> None:
+        """DELETE what `path` names (retried: deleting twice leaves the same state)."""
+        await self._fetch("DELETE", path, idempotent=True)
+
+    async def post_multipart(
+        self,
+        path: str,
+        files: Mapping[str, tuple[str, bytes, str]],
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """POST a multipart/form-data body (`files`: field -> (file name, bytes, media type))
+        with extra `headers`, such as Atlassian's `X-Atlassian-Token: no-check` that uploads
+        need; not retried after a 5xx or time-out, since the upload may have happened."""
+        response = await self._fetch(
+            "POST", path, files=files, extra_headers=headers, idempotent=False
+        )
+        return self._decode(response, "POST")
+
     async def get_page(
         self, path: str, params: Mapping[str, Any] | None = None
     ) -> tuple[Any, str | None]:
@@ -386,6 +410,8 @@ class SiteClient:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
         stream: bool = False,
     ) -> httpx.Response:
@@ -397,6 +423,8 @@ class SiteClient:
                 url,
                 params=params,
                 json_body=json_body,
+                files=files,
+                extra_headers=extra_headers,
                 idempotent=idempotent,
                 stream=stream,
                 on_site=on_site,
@@ -421,7 +449,7 @@ class SiteClient:
                     )
                 on_site = False
             if status == 303 or (status in (301, 302) and method == "POST"):
-                method, json_body = "GET", None
+                method, json_body, files = "GET", None, None
             params = None  # the Location carries its own query
             url = location
         raise UnexpectedResponse(
@@ -440,16 +468,22 @@ class SiteClient:
         idempotent: bool,
         stream: bool,
         on_site: bool,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         path = self._describe(url)
         headers = {"Authorization": self._authorization} if on_site else {}
+        if on_site and extra_headers:
+            headers = {**extra_headers, **headers}
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
             request = self._client.build_request(
-                method, url, params=params, json=json_body, headers=headers
+                method, url, params=params, json=json_body, files=files, headers=headers
             )
+            if files:
+                request.read()  # a multipart body is a stream: buffered, so it can be counted
             # The site's limiter does not govern the media service: only on-site requests take
             # a place in flight, wait at the pause gate and are paced.
             sent_at = await self._admit(method, path) if on_site else self._clock()
