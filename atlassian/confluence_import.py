@@ -99,6 +99,9 @@ class ConfluenceRestore:
                 self.contents[item.source_id] = (item.target_id, item.kind)
                 self.run.map(item.source_id, item.target_id)
                 self.run.count(item.kind, f"{item.kind}s", skipped=True)
+            elif item.action == SKIP:
+                # In a space the target already had: skipped by rule (§1), as the preview said.
+                self.run.count(item.kind, f"{item.kind}s", skipped=True)
             elif item.action != CREATE:
                 self.run.fail(item.kind, item.source_id, item.reason)
         await self._reconcile()

@@ -133,6 +133,7 @@ class RestorePlan:
     notes: list[str] = field(default_factory=list)  # reasons for skips and conflicts, in words
     requests: int = 0  # API requests the execution needs, for the RTO estimate
     data_bytes: int = 0  # JSON bytes of the items planned, for the estimate
+    rate_limit: float | None = None  # requests/s the target advertised while planning
 
     @property
     def same_site(self) -> bool:
@@ -478,15 +479,18 @@ def _restricted(restrictions: Any) -> bool:
     return False
 
 
+RESUME_PROBES = 5  # pages asked for their origin before a space is taken for someone else's
+
+
 class _TargetSpace:
-    """What a space of the target holds, by title (titles are unique in a space), and the
-    origin property of the pages asked about, each read once."""
+    """What a space of the target holds, by kind and title (page titles are unique in a
+    space; a blog post may share a page's title), and the origin property of the pages asked
+    about, each read once."""
 
     def __init__(self, target: ConfluenceClient, space: JSONObject | None) -> None:
         self.target = target
         self.space = space
-        self.titles: dict[str, str] = {}  # title -> content id
-        self.kinds: dict[str, str] = {}  # title -> page or blogpost
+        self.ids: dict[tuple[str, str], str] = {}  # (page or blogpost, title) -> content id
         self._origins: dict[str, Any] = {}
 
     async def read(self) -> None:
@@ -498,19 +502,22 @@ class _TargetSpace:
             ("blogpost", self.target.blogposts(space_id)),
         ):
             async for found in listing:
-                self.titles[str(found.get("title"))] = str(found.get("id"))
-                self.kinds[str(found.get("title"))] = kind
+                self.ids[(kind, str(found.get("title")))] = str(found.get("id"))
 
-    async def restored_from(self, title: str, source_site: str, source_id: str) -> bool:
-        """Whether the page of this title in the target is the copy of `source_id` (blog
-        posts have no content properties in the API used here, so this is never said of
+    def has(self, kind: str, title: str) -> bool:
+        return (kind, title) in self.ids
+
+    async def restored_from(self, kind: str, title: str, source_site: str, source_id: str) -> bool:
+        """Whether the item of this kind and title in the target is the copy of `source_id`
+        (blog posts have no content properties in the API used here, so this is never said of
         them)."""
-        if self.kinds.get(title) != "page":
+        content_id = self.ids.get((kind, title))
+        if kind != "page" or content_id is None:
             return False
-        if title not in self._origins:
-            properties = await self.target.content_properties(self.titles[title])
-            self._origins[title] = properties.get(PAGE_ORIGIN)
-        return is_origin_of(self._origins[title], source_site, source_id)
+        if content_id not in self._origins:
+            properties = await self.target.content_properties(content_id)
+            self._origins[content_id] = properties.get(PAGE_ORIGIN)
+        return is_origin_of(self._origins[content_id], source_site, source_id)
 
 
 async def _plan_space(
@@ -531,20 +538,18 @@ async def _plan_space(
     await there.read()
     decision = decide_space(existing is not None, single_page)
     if decision is SpaceDecision.SKIP:
-        # A space an earlier run of this restore created is resumed, not skipped: the first
-        # page it created carries its origin.
-        first = next(
-            (
-                cid
-                for cid in order
-                if kinds[cid] == "page" and contents[cid]["title"] in there.titles
-            ),
-            None,
-        )
-        if first is not None and await there.restored_from(
-            contents[first]["title"], source_site, first
-        ):
-            decision = SpaceDecision.INTO_EXISTING
+        # A space an earlier run of this restore created is resumed, not skipped: the pages
+        # it created carry their origin. A few are asked, since a page of the same title may
+        # be the target's own (the homepage Confluence makes with every new space).
+        candidates = [
+            cid
+            for cid in order
+            if kinds[cid] == "page" and there.has("page", contents[cid]["title"])
+        ]
+        for cid in candidates[:RESUME_PROBES]:
+            if await there.restored_from("page", contents[cid]["title"], source_site, cid):
+                decision = SpaceDecision.INTO_EXISTING
+                break
     reason = SPACE_REASONS[decision]
     resuming = decision is SpaceDecision.INTO_EXISTING and not single_page
     if resuming:
@@ -568,21 +573,21 @@ async def _plan_space(
             # A single page goes under its original parent when a page of that title exists
             # in the target, else at the space root.
             parent_title = contents.get(parent, {}).get("title", "")
-            if page_parent(parent, parent_title in there.titles) is not None:
-                parent_target = there.titles[parent_title]
+            if page_parent(parent, there.has("page", parent_title)) is not None:
+                parent_target = there.ids[("page", parent_title)]
         item: ItemPlan
         if decision is SpaceDecision.SKIP:
             item = ItemPlan(kind, cid, title, key, SKIP, "space exists")
-        elif await there.restored_from(title, source_site, cid):
+        elif await there.restored_from(kind, title, source_site, cid):
             item = ItemPlan(
-                kind, cid, title, key, SKIP, "already restored", target_id=there.titles[title]
+                kind, cid, title, key, SKIP, "already restored", target_id=there.ids[(kind, title)]
             )
-        elif kind == "blogpost" and title in there.titles and resuming:
+        elif kind == "blogpost" and there.has(kind, title) and resuming:
             # Identified by title alone in a space this restore created (see restored_from).
             item = ItemPlan(
-                kind, cid, title, key, SKIP, "already restored", target_id=there.titles[title]
+                kind, cid, title, key, SKIP, "already restored", target_id=there.ids[(kind, title)]
             )
-        elif title in there.titles:
+        elif there.has(kind, title):
             why = f"the target space already has a {kind} titled {title!r}"
             item = ItemPlan(kind, cid, title, key, CONFLICT, why)
         else:

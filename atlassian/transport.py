@@ -126,6 +126,11 @@ class RateController:
 
     # --- admission ---------------------------------------------------------------------------
 
+    @property
+    def advertised_limit(self) -> float | None:
+        """Requests per second the site says it allows, once a response has said so."""
+        return self.ceiling / self.policy.pacing_fraction if self.ceiling is not None else None
+
     def reserve(self, now: float) -> tuple[float, bool]:
         """When a request may leave: `(time, True)` books a pacing slot at that time,
         `(time, False)` means the gate is closed until then and no slot was booked."""

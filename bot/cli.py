@@ -14,15 +14,25 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from atlassian.restore_plan import RestoreScope, ScopeNotFound
 from atlassian.sandbox.server import main as sandbox_main
 from bot.demo import run as run_demo
-from bot.progress import BackupProgress, describe_report, describe_result
-from jobs import backup
+from bot.progress import (
+    TaskProgress,
+    describe_differences,
+    describe_plan,
+    describe_report,
+    describe_restore,
+    describe_result,
+)
+from commands.grammar import CommandError, parse_scope
+from jobs import backup, restore, restore_job
 from jobs.catalog_sync import sync_catalog
 from jobs.context import JobContext, open_deployment
 from jobs.verify import UnknownBackup, verify_backup
-from policy.statuses import BackupStatus
-from storage import catalog
+from policy.restore import RestoreRefused
+from policy.statuses import BackupStatus, RestoreStatus
+from storage import catalog, restores
 from storage.artifacts import StorageError
 from storage.catalog import BackupAlreadyActive
 from storage.config import ConfigError, Environment, load_config
@@ -33,6 +43,7 @@ from storage.database import (
     current_revision,
     upgrade,
 )
+from storage.restores import RestoreAlreadyActive
 from storage.snapshot import SnapshotError
 
 EXIT_USAGE = 2
@@ -97,10 +108,48 @@ def backup_site(arguments: argparse.Namespace) -> int:
     except BackupAlreadyActive as error:
         raise CommandLineError(str(error)) from None
     print(queued.id, flush=True)
-    with BackupProgress(queued.id, site) as progress:
+    with TaskProgress(f"{queued.id} of {site}") as progress:
         result = backup.run(context, queued.id, progress=progress.update)
     print(describe_result(site, result), file=sys.stderr)
     return EXIT_BY_STATUS.get(result.status, 1)
+
+
+def restore_backup(arguments: argparse.Namespace) -> int:
+    context = open_deployment()
+    target = _site_named(context, arguments.to) if arguments.to else None
+    try:
+        scope = parse_scope(arguments.only) if arguments.only else None
+    except CommandError as error:
+        raise CommandLineError(f"--only: {error.message}") from None
+    restore_scope = RestoreScope(scope.kind.value, scope.key) if scope else None
+    backup_id = arguments.backup_id.lower()
+    try:
+        plan = restore.preview(context, backup_id, target=target, scope=restore_scope)
+    except (RestoreRefused, ScopeNotFound) as error:
+        raise CommandLineError(str(error)) from None
+    print(describe_plan(plan, restore_job.estimates(context, plan)))
+    if arguments.preview:
+        return 0
+    with context.sessions.begin() as session:
+        for stranded in restores.mark_interrupted(session, context.clock()):
+            print(f"{stranded.id}: marked Failed ({restores.INTERRUPTED})", file=sys.stderr)
+    try:
+        queued = restore_job.queue(context, plan, requested_by=None)
+    except RestoreAlreadyActive as error:
+        raise CommandLineError(str(error)) from None
+    with TaskProgress(f"{queued.id} into {plan.target_site}") as progress:
+        result = restore_job.execute(context, queued.id, plan, progress=progress.update)
+    print(describe_restore(queued.id, result))
+    if not result.status.is_active and result.status is not RestoreStatus.FAILED:
+        differences = restore.verify(context, plan, result)
+        print(describe_differences(differences))
+    else:
+        differences = []
+    map_path = context.environment.data_dir / "restores" / queued.id / "id-map.json"
+    print(f"old -> new ids: {map_path}")
+    if result.status is RestoreStatus.COMPLETED and not differences:
+        return 0
+    return 3 if result.status in (RestoreStatus.COMPLETED, RestoreStatus.INCOMPLETE) else 1
 
 
 def verify(arguments: argparse.Namespace) -> int:
@@ -171,6 +220,21 @@ def _parser() -> argparse.ArgumentParser:
         "--to", metavar="STORAGE", help="storage location (default: the site's)"
     )
     backup_parser.set_defaults(run=backup_site)
+
+    restore_parser = commands.add_parser(
+        "restore",
+        help="restore a backup (or one project, space, issue or page) into a site",
+        description="Show the plan, then restore it and verify the result. Exits 0 when the "
+        "restore is Completed and verification finds no difference, 3 when it is Incomplete "
+        "or differs, 1 when it Failed or was Cancelled. --preview shows the plan only.",
+    )
+    restore_parser.add_argument("backup_id")
+    restore_parser.add_argument("--to", metavar="SITE", help="target site (default: the backup's)")
+    restore_parser.add_argument(
+        "--only", metavar="SCOPE", help="project:KEY, space:KEY, issue:KEY-123 or page:ID"
+    )
+    restore_parser.add_argument("--preview", action="store_true", help="change nothing")
+    restore_parser.set_defaults(run=restore_backup)
 
     verify_parser = commands.add_parser(
         "verify", help="re-read a backup and check every checksum and its signature"

@@ -294,6 +294,14 @@ def _scope(cursor: _Cursor) -> Scope:
     return Scope(kind, key)
 
 
+def parse_scope(text: str) -> Scope:
+    """A restore scope given on its own (`project:OPS`), as the operator CLI takes it."""
+    cursor = _Cursor([Word(text.strip())], "restore")
+    scope = _scope(cursor)
+    cursor.finish()
+    return scope
+
+
 def _size(cursor: _Cursor, what: str) -> int:
     text = cursor.take(f"the {what}")
     following = cursor.peek()

@@ -1,14 +1,19 @@
-"""Keeping a running backup's heartbeat fresh, so no other process mistakes it for one whose
-process died (storage.catalog.mark_interrupted)."""
+"""Keeping a running job's heartbeat fresh, so no other process mistakes it for one whose
+process died (storage.catalog.mark_interrupted, storage.restores.mark_interrupted)."""
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from jobs.context import JobContext
 from storage import catalog
+
+Beat = Callable[[Session, Sequence[str], datetime], None]
 
 logger = logging.getLogger(__name__)
 
@@ -16,12 +21,20 @@ HEARTBEAT_SECONDS = 30.0  # well under catalog.STALE_AFTER, so a slow beat is ne
 
 
 class Heartbeat:
-    """While the `with` block runs, a daemon thread refreshes the backup's heartbeat."""
+    """While the `with` block runs, a daemon thread refreshes the job's heartbeat (a backup's
+    by default; pass `beat` for another kind of row)."""
 
-    def __init__(self, context: JobContext, backup_id: str, every: float = HEARTBEAT_SECONDS):
+    def __init__(
+        self,
+        context: JobContext,
+        backup_id: str,
+        every: float = HEARTBEAT_SECONDS,
+        beat: Beat = catalog.beat,
+    ):
         self._context = context
         self._backup_id = backup_id
         self._every = every
+        self._beat_rows = beat
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, name=f"heartbeat-{backup_id}", daemon=True
@@ -44,6 +57,6 @@ class Heartbeat:
         while not self._stop.wait(self._every):
             try:
                 with self._context.sessions.begin() as session:
-                    catalog.beat(session, [self._backup_id], self._context.clock())
+                    self._beat_rows(session, [self._backup_id], self._context.clock())
             except SQLAlchemyError as error:  # a missed beat is harmless; the next one may land
                 logger.warning("heartbeat of %s failed: %s", self._backup_id, error)

@@ -148,9 +148,12 @@ async def _plan(
                 "source": origin,
             }
             if isinstance(target, JiraClient):
-                return await plan_jira(source.records, target, **arguments)
-            assert isinstance(target, ConfluenceClient)
-            return await plan_confluence(source.records, target, **arguments)
+                plan = await plan_jira(source.records, target, **arguments)
+            else:
+                assert isinstance(target, ConfluenceClient)
+                plan = await plan_confluence(source.records, target, **arguments)
+            plan.rate_limit = target.control.advertised_limit
+            return plan
         finally:
             if origin is not None:
                 await origin.aclose()

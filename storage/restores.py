@@ -1,9 +1,10 @@
 """Restore rows: a restore moves Queued -> In Progress -> an ending only through here, and
 finished restores are this deployment's measured restore throughput (policy.estimates)."""
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -11,11 +12,13 @@ from policy.estimates import Throughput
 from policy.identifiers import IdKind
 from policy.products import Product
 from policy.statuses import RestoreStatus
-from storage.catalog import site_row
+from storage.catalog import STALE_AFTER, site_row
 from storage.ids import new_id
 from storage.models import Restore, Site
 
 MEASURED = (RestoreStatus.COMPLETED, RestoreStatus.INCOMPLETE)
+ACTIVE = [status.value for status in RestoreStatus if status.is_active]
+INTERRUPTED = "interrupted: the process running this restore stopped before it finished"
 
 
 class RestoreAlreadyActive(Exception):
@@ -85,6 +88,33 @@ def finish_restore(
     restore.item_counts = item_counts
     restore.id_map_path = id_map_path
     restore.error = error
+
+
+def beat(session: Session, restore_ids: Sequence[str], now: datetime) -> None:
+    """Say that the process holding these queued or running restores is alive."""
+    if restore_ids:
+        session.execute(
+            update(Restore)
+            .where(Restore.id.in_(list(restore_ids)), Restore.status.in_(ACTIVE))
+            .values(heartbeat_at=now)
+        )
+
+
+def mark_interrupted(
+    session: Session, now: datetime, stale_after: timedelta = STALE_AFTER
+) -> list[Restore]:
+    """Fail the restores whose process died (a stale heartbeat), as for backups."""
+    stranded = list(
+        session.scalars(
+            select(Restore).where(
+                Restore.status.in_(ACTIVE),
+                func.coalesce(Restore.heartbeat_at, Restore.created_at) < now - stale_after,
+            )
+        )
+    )
+    for restore in stranded:
+        finish_restore(restore, now, status=RestoreStatus.FAILED, error=INTERRUPTED)
+    return stranded
 
 
 def restore_throughput(session: Session, product: Product) -> Throughput | None:

@@ -133,3 +133,37 @@ def test_the_sandbox_command_serves_a_site_on_a_loopback_port():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_restore_previews_then_restores_into_an_empty_site_and_writes_the_id_map(tmp_path):
+    config = tmp_path / "backupbot.yml"
+    source = SiteData.generate(5, projects=1, issues=12, spaces=1, pages=6)
+    with running_sandbox(source) as src, running_sandbox(SiteData.empty(5)) as dst:
+        config.write_text(
+            "sites:\n"
+            f"  src: {{product: jira, url: '{src}', email: svc@example.com, token_env: SB}}\n"
+            f"  dst: {{product: jira, url: '{dst}', email: svc@example.com, token_env: SB}}\n"
+        )
+        env = {
+            "BACKUPBOT_CONFIG": str(config),
+            "BACKUPBOT_DATA_DIR": str(tmp_path),
+            "SB": "sandbox-token",
+        }
+        backup_id = backupbot("backup", "src", env=env).stdout.strip()
+        preview = backupbot("restore", backup_id, "--to", "dst", "--preview", env=env)
+        assert preview.returncode == 0, preview.stderr
+        assert "issues: 12 to create" in preview.stdout
+        assert "Atlassian's reference objective" in preview.stdout
+        assert "this deployment's estimate" in preview.stdout
+        assert not (tmp_path / "restores").exists()
+
+        done = backupbot("restore", backup_id, "--to", "dst", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert ": Completed: created " in done.stdout
+        assert "verification: the restored items match the backup" in done.stdout
+        map_path = re.search(r"old -> new ids: (\S+)", done.stdout)
+        assert map_path and Path(map_path.group(1)).exists()
+
+        wrong = backupbot("restore", backup_id, "--only", "folder:1", env=env)
+        assert wrong.returncode == 2
+        assert "--only:" in wrong.stderr and "Traceback" not in wrong.stderr

@@ -27,7 +27,7 @@ from commands.actions import (
     Weekday,
     Weekly,
 )
-from commands.grammar import CommandError, Vocabulary, parse
+from commands.grammar import CommandError, Vocabulary, parse, parse_scope
 from commands.usage import SUBCOMMANDS, usage_of
 from policy.products import Product
 
@@ -294,3 +294,9 @@ def test_mistakes_are_told_what_was_wrong(text, message):
 def test_a_past_or_far_date_is_the_handlers_business_not_the_grammars():
     action = parse("schedule acme-jira once on 1999-01-01 at 01:00", VOCABULARY)
     assert action == CreateSchedule("acme-jira", Once(date(1999, 1, 1)), time(1, 0))
+
+
+def test_a_scope_given_alone_parses_as_in_a_restore_command():
+    assert parse_scope("issue:ops-12") == Scope(ScopeKind.ISSUE, "OPS-12")
+    with pytest.raises(CommandError, match="not a part of a backup"):
+        parse_scope("folder:1")

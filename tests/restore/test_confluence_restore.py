@@ -142,3 +142,40 @@ def test_re_running_a_finished_restore_writes_nothing(sites: SitesFactory) -> No
     assert again.status is RestoreStatus.COMPLETED and again.created == {}
     assert len(site.router.writes_to(TARGET)) == writes
     assert restore.verify(site.context, plan, again) == []
+
+
+def test_re_running_recognises_its_spaces_and_pages_even_where_titles_repeat(
+    sites: SitesFactory,
+) -> None:
+    # A larger site: blog posts share titles with pages, and each space's homepage has the
+    # title of the homepage the target makes for a new space.
+    site = sites(
+        source=SiteData.generate(1, projects=1, issues=3, spaces=2, pages=40),
+        target=SiteData.empty(1),  # the same people, so restrictions can name them
+    )
+    backup_id = site.backup("src-wiki")
+    first = restore.run(site.context, restore.preview(site.context, backup_id, target="dst-wiki"))
+    assert first.status is RestoreStatus.COMPLETED, first.failed
+    writes = len(site.router.writes_to(TARGET))
+
+    plan = restore.preview(site.context, backup_id, target="dst-wiki")
+    assert all(c.decision != "skip" for c in plan.containers), plan.notes
+    assert all(tally.conflict == 0 for tally in plan.counts.values()), plan.notes
+    again = restore.run(site.context, plan)
+
+    assert again.status is RestoreStatus.COMPLETED, again.failed
+    assert again.created == {}
+    assert len(site.router.writes_to(TARGET)) == writes
+
+
+def test_a_space_that_exists_is_skipped_without_making_the_restore_incomplete(
+    sites: SitesFactory,
+) -> None:
+    site = sites(target=SiteData.generate(SEED, projects=1, issues=1, spaces=2, pages=4))
+    backup_id = site.backup("src-wiki")
+    plan = restore.preview(site.context, backup_id, target="dst-wiki")
+    assert {c.decision for c in plan.containers} == {"skip"}
+    result = restore.run(site.context, plan)
+    assert result.status is RestoreStatus.COMPLETED, result.failed
+    assert result.created == {}
+    assert result.skipped.get("page", 0) == plan.counts["pages"].skip > 0
