@@ -479,6 +479,10 @@ def _restricted(restrictions: Any) -> bool:
     return False
 
 
+PERSONAL_SPACE = (
+    "a personal space can be created only by its owner: it does not exist in the target, so "
+    "its content is not restored (restore it once its owner has opened the space)"
+)
 RESUME_PROBES = 5  # pages asked for their origin before a space is taken for someone else's
 
 
@@ -551,6 +555,11 @@ async def _plan_space(
                 decision = SpaceDecision.INTO_EXISTING
                 break
     reason = SPACE_REASONS[decision]
+    # Only its owner can make a personal space (`~...`); the API refuses anyone else, so one
+    # the target lacks is reported from the preview on instead of failing mid-restore.
+    personal_missing = key.startswith("~") and existing is None
+    if personal_missing:
+        decision, reason = SpaceDecision.SKIP, PERSONAL_SPACE
     resuming = decision is SpaceDecision.INTO_EXISTING and not single_page
     if resuming:
         reason = "an earlier run of this restore created the space: what is missing is added"
@@ -576,7 +585,9 @@ async def _plan_space(
             if page_parent(parent, there.has("page", parent_title)) is not None:
                 parent_target = there.ids[("page", parent_title)]
         item: ItemPlan
-        if decision is SpaceDecision.SKIP:
+        if personal_missing:
+            item = ItemPlan(kind, cid, title, key, CONFLICT, PERSONAL_SPACE)
+        elif decision is SpaceDecision.SKIP:
             item = ItemPlan(kind, cid, title, key, SKIP, "space exists")
         elif await there.restored_from(kind, title, source_site, cid):
             item = ItemPlan(

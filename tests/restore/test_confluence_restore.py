@@ -179,3 +179,27 @@ def test_a_space_that_exists_is_skipped_without_making_the_restore_incomplete(
     assert result.status is RestoreStatus.COMPLETED, result.failed
     assert result.created == {}
     assert result.skipped.get("page", 0) == plan.counts["pages"].skip > 0
+
+
+def test_a_personal_space_missing_from_the_target_is_reported_in_the_preview_not_attempted(
+    sites: SitesFactory,
+) -> None:
+    # Seed 42 with ten spaces holds a personal space (~accountid); only its owner can make it.
+    site = sites(
+        source=SiteData.generate(42, projects=1, issues=3, spaces=10, pages=40),
+        target=SiteData.empty(42),
+    )
+    backup_id = site.backup("src-wiki")
+    plan = restore.preview(site.context, backup_id, target="dst-wiki")
+    personal = [c for c in plan.containers if c.key.startswith("~")]
+    assert personal and all(c.decision == "skip" for c in personal)
+    assert all("personal space" in c.reason for c in personal)
+    in_personal = [i for i in plan.items if i.container.startswith("~")]
+    assert in_personal and all(i.action == "conflict" for i in in_personal)
+
+    result = restore.run(site.context, plan)
+
+    assert result.status is RestoreStatus.INCOMPLETE
+    assert {f.source_id for f in result.failed} == {i.source_id for i in in_personal}
+    posts = [w for w in site.router.writes_to(TARGET) if w.url.path.endswith("/api/v2/spaces")]
+    assert len(posts) == len(plan.containers) - len(personal)
