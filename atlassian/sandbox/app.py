@@ -140,8 +140,13 @@ class SandboxMiddleware:
         fault = self.faults.take_fault(method, path)
         if fault is not None:
             self.stats.faults_injected += 1
-            headers = {"Retry-After": str(fault.retry_after)} if fault.status == 503 else {}
-            message = "Service unavailable." if fault.status == 503 else "Internal server error."
+            if fault.status == 429:
+                self.stats.rate_limited += 1
+            waits = fault.status in (429, 503)
+            headers = {"Retry-After": str(fault.retry_after)} if waits else {}
+            message = {429: "Rate limit exceeded.", 503: "Service unavailable."}.get(
+                fault.status, "Internal server error."
+            )
             return error_response(path, fault.status, message, headers=headers)
         return None
 

@@ -112,9 +112,13 @@ class Faults:
         probability: float = 1.0,
         retry_after: int = 1,
     ) -> FaultRule:
-        """Answer `status` to matching requests, `times` times (None: until cleared)."""
-        if not 500 <= status <= 599:
-            raise ValueError(f"an injected fault is a server error (5xx), got {status}")
+        """Answer `status` to matching requests, `times` times (None: until cleared).
+
+        A 5xx, or 429 for a rate-limit refusal that does not depend on timing; 429 and 503
+        carry `Retry-After`.
+        """
+        if not (500 <= status <= 599 or status == 429):
+            raise ValueError(f"an injected fault is a 5xx or a 429, got {status}")
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"probability must be within [0, 1], got {probability}")
         rule = FaultRule(status, _matcher(paths, where), times, probability, max(1, retry_after))

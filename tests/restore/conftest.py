@@ -35,6 +35,7 @@ class SiteRouter(httpx.AsyncBaseTransport):
     """Hands each request to the in-process app of the origin it is addressed to."""
 
     def __init__(self, apps: dict[str, Starlette]) -> None:
+        self.apps = dict(apps)  # by origin, for a test to reach a site's faults and stats
         self.transports = {
             httpx.URL(origin).netloc: httpx.ASGITransport(app=app) for origin, app in apps.items()
         }

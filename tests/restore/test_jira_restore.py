@@ -193,3 +193,27 @@ def test_a_corrupted_chunk_stops_the_restore_before_any_write(sites: SitesFactor
     with pytest.raises(restore.DamagedBackup, match="cannot be trusted"):
         restore.preview(site.context, backup_id, target="dst-jira")
     assert site.router.writes_to(TARGET) == []
+
+
+def test_429s_and_503s_during_a_restore_are_waited_out_without_duplicates(
+    sites: SitesFactory,
+) -> None:
+    site = sites()
+    backup_id = site.backup("src-jira")
+    plan = restore.preview(site.context, backup_id, target="dst-jira")
+    faults = site.router.apps[TARGET].state.faults
+    faults.fail(429, paths=["/rest/api/3/issue/bulk"], times=2, retry_after=1)
+    faults.fail(503, paths=["/rest/api/3/issue/*"], times=2, retry_after=1)
+
+    result = restore.run(site.context, plan)
+
+    assert result.status is RestoreStatus.COMPLETED, result.failed
+    assert site.router.apps[TARGET].state.stats.faults_injected == 4
+    assert restore.verify(site.context, plan, result) == []
+    found = 0
+    for project in plan.containers:
+        jql = {"jql": f'project = "{project.key}"', "maxResults": 100}
+        found += len(
+            site.call(TARGET, "GET", "/rest/api/3/search/jql", params=jql).json()["issues"]
+        )
+    assert found == plan.counts["issues"].create == result.created["issue"]
