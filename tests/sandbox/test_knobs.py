@@ -144,10 +144,19 @@ def test_negative_knobs_are_refused(options):
         SandboxOptions(**options)
 
 
-@pytest.mark.parametrize("status", [200, 404, 429])
-def test_only_server_errors_can_be_injected(status):
+@pytest.mark.parametrize("status", [200, 404, 400])
+def test_only_server_errors_and_429_can_be_injected(status):
     with pytest.raises(ValueError):
         Faults().fail(status)
+
+
+async def test_an_injected_429_carries_retry_after_and_counts_as_rate_limited(app, client):
+    app.state.faults.fail(429, paths=["/rest/api/3/myself"], retry_after=2)
+    answer = await client.get("/rest/api/3/myself")
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "2"
+    assert app.state.stats.rate_limited == 1
+    assert (await client.get("/rest/api/3/myself")).status_code == 200
 
 
 async def test_a_failing_issue_fails_whatever_carries_it(app, client, site):
