@@ -217,3 +217,18 @@ def test_429s_and_503s_during_a_restore_are_waited_out_without_duplicates(
             site.call(TARGET, "GET", "/rest/api/3/search/jql", params=jql).json()["issues"]
         )
     assert found == plan.counts["issues"].create == result.created["issue"]
+
+
+def test_a_running_restore_is_cancelled_within_seconds(sites: SitesFactory) -> None:
+    site = sites(target_options=SandboxOptions(latency_ms=200))
+    backup_id = site.backup("src-jira")
+    plan = restore.preview(site.context, backup_id, target="dst-jira")
+    cancel = threading.Event()
+    timer = threading.Timer(1.0, cancel.set)
+    timer.start()
+
+    result = restore.run(site.context, plan, cancel=cancel)
+
+    timer.cancel()
+    # Without the cancel this restore runs for several seconds and ends Completed.
+    assert result.status is RestoreStatus.CANCELLED
