@@ -7,7 +7,7 @@ from storage.snapshot import SnapshotReader, VerifyReport
 
 
 class UnknownBackup(LookupError):
-    pass
+    """The catalog has no backup of that id."""
 
 
 def verify_backup(context: JobContext, backup_id: str) -> VerifyReport:
