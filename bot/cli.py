@@ -140,7 +140,8 @@ def restore_backup(arguments: argparse.Namespace) -> int:
     with TaskProgress(f"{queued.id} into {plan.target_site}") as progress:
         result = restore_job.execute(context, queued.id, plan, progress=progress.update)
     print(describe_restore(queued.id, result))
-    if not result.status.is_active and result.status is not RestoreStatus.FAILED:
+    restored = result.status in (RestoreStatus.COMPLETED, RestoreStatus.INCOMPLETE)
+    if restored:
         differences = restore.verify(context, plan, result)
         print(describe_differences(differences))
     else:
@@ -149,7 +150,7 @@ def restore_backup(arguments: argparse.Namespace) -> int:
     print(f"old -> new ids: {map_path}")
     if result.status is RestoreStatus.COMPLETED and not differences:
         return 0
-    return 3 if result.status in (RestoreStatus.COMPLETED, RestoreStatus.INCOMPLETE) else 1
+    return 3 if restored else 1
 
 
 def verify(arguments: argparse.Namespace) -> int:
