@@ -94,6 +94,7 @@ def measured_restore(context: JobContext, backup_id: str, target: str, target_ur
         "status": str(result.status), "items": result.items_restored(), "seconds": seconds,
         "requests": requests, "refused": refused, "estimate": estimate,
         "failed": len(result.failed),
+        "failures": [f"{f.kind} {f.source_id}: {f.reason}" for f in result.failed[:5]],
     }  # fmt: skip
 
 
@@ -106,6 +107,8 @@ def report(label: str, run: dict, limit: int) -> None:
         f"of the rate limit; 429s: {run['refused']} "
         f"({run['refused'] / max(run['requests'], 1):.2%})"
     )
+    for failure in run["failures"]:
+        print(f"  not restored: {failure}")
 
 
 def main() -> None:
