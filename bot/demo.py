@@ -1,9 +1,11 @@
 """`backupbot demo`: what exists so far, run end to end on embedded defaults.
 
-It serves a sandbox Atlassian site on a loopback port, parses /backup commands as the bot will,
-applies the rules to three simulated people, then backs both sandbox sites up for real into
-local managed storage (the database refusing a second backup of a busy site) and verifies each
-backup. It exits 0 only if every step did what it shows, and leaves nothing behind.
+It serves a sandbox Atlassian site and an empty one on loopback ports, parses /backup commands
+as the bot will, applies the rules to three simulated people, backs the Jira and Confluence
+sites up for real into local managed storage (the database refusing a second backup of a busy
+site) and verifies each backup, then restores each into the empty site: the plan with its
+estimates, the restore, and the verification of what was restored. It exits 0 only if every
+step did what it shows, and leaves nothing behind.
 """
 
 import tempfile
@@ -14,9 +16,15 @@ from typing import Any
 from atlassian.sandbox.control import SANDBOX_TOKEN
 from atlassian.sandbox.data import SiteData
 from atlassian.sandbox.server import running_sandbox
-from bot.progress import describe_report, describe_result
+from bot.progress import (
+    describe_differences,
+    describe_plan,
+    describe_report,
+    describe_restore,
+    describe_result,
+)
 from commands.grammar import CommandError, Vocabulary, parse
-from jobs import backup
+from jobs import backup, restore, restore_job
 from jobs.context import JobContext
 from jobs.verify import verify_backup
 from policy.objectives import reference_objectives
@@ -24,13 +32,14 @@ from policy.products import Product
 from policy.retention import StorageOwner, expires_at
 from policy.roles import Activity, NotAuthorized, Roles, authorize
 from policy.sizes import format_size, parse_size
-from policy.statuses import BackupStatus
+from policy.statuses import BackupStatus, RestoreStatus
 from storage.catalog import BackupAlreadyActive
 from storage.config import Environment, parse_config
 from storage.database import create_engine, default_database_url, session_factory, upgrade
 from storage.manifest_key import load_or_create_key
 
 DEMO_SEED = 7
+RESTORE_INTO = {"acme-jira": "acme-jira-test", "acme-wiki": "acme-wiki-test"}
 DEMO_CONFIG: dict[str, Any] = {
     "channels": {"notifications": "C0NOTIFY1", "approvals": "C0APPROVE"},
     "roles": {
@@ -114,10 +123,12 @@ def _rules(now: datetime) -> None:
         )
 
 
-def _backups(context: JobContext) -> bool:
+def _backups(context: JobContext) -> dict[str, str]:
+    """Each source site's verified backup id; empty if any step did not do what it shows."""
     _section("backing up the sandbox sites for real, then verifying each backup")
     ok = True
-    for site in context.config.sites:
+    made: dict[str, str] = {}
+    for site in RESTORE_INTO:
         queued = backup.queue(context, site, None, "alice@example.com")
         try:
             backup.queue(context, site, None, "bob@example.com")
@@ -133,11 +144,31 @@ def _backups(context: JobContext) -> bool:
         report = verify_backup(context, queued.id)
         print(f"   {describe_report(report)}")
         ok = ok and result.status is BackupStatus.COMPLETED and report.ok
+        made[site] = queued.id
+    return made if ok else {}
+
+
+def _restores(context: JobContext, backups: dict[str, str]) -> bool:
+    _section("restoring each backup into an empty sandbox site: the plan, then the restore")
+    ok = True
+    for source, backup_id in backups.items():
+        plan = restore.preview(context, backup_id, target=RESTORE_INTO[source])
+        print(describe_plan(plan, restore_job.estimates(context, plan)))
+        queued = restore_job.queue(context, plan, requested_by="alice@example.com")
+        result = restore_job.execute(context, queued.id, plan)
+        print(describe_restore(queued.id, result))
+        differences = restore.verify(context, plan, result)
+        print(describe_differences(differences))
+        ok = ok and result.status is RestoreStatus.COMPLETED and not differences
     return ok
 
 
-def _context(data_dir: Path, site_url: str) -> JobContext:
+def _context(data_dir: Path, site_url: str, empty_url: str) -> JobContext:
     sites = {name: {**site, "url": site_url} for name, site in DEMO_CONFIG["sites"].items()}
+    sites |= {
+        target: {**DEMO_CONFIG["sites"][source], "url": empty_url}
+        for source, target in RESTORE_INTO.items()
+    }
     environ = {"DEMO_TOKEN": SANDBOX_TOKEN}
     config = parse_config({**DEMO_CONFIG, "sites": sites}, environ, data_dir)
     engine = create_engine(default_database_url(data_dir))
@@ -156,21 +187,24 @@ def run() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="backupbot-demo-") as directory,
         running_sandbox(site) as site_url,
+        running_sandbox(SiteData.empty(DEMO_SEED)) as empty_url,
     ):
-        context = _context(Path(directory), site_url)
+        context = _context(Path(directory), site_url, empty_url)
         config = context.config
         vocabulary = Vocabulary(
             {name: site.product for name, site in config.sites.items()}, tuple(config.storage)
         )
         print(
-            f"backupbot demo: a sandbox Atlassian site on {site_url}; "
+            f"backupbot demo: a sandbox Atlassian site on {site_url}, an empty one on "
+            f"{empty_url}; "
             f"sites {', '.join(config.sites)}; storage {', '.join(config.storage)}"
         )
         refused = _commands(vocabulary)
         _roles()
         _rules(now)
-        backed_up = _backups(context)
-    ok = refused == 2 and backed_up
-    print("\nRestores, the Slack app and schedules come with the next issues.")
+        backups = _backups(context)
+        restored = bool(backups) and _restores(context, backups)
+    ok = refused == 2 and restored
+    print("\nThe Slack app, approvals and schedules come with the next issues.")
     print("demo: OK" if ok else "demo: FAILED")
     return 0 if ok else 1

@@ -89,6 +89,7 @@ def test_the_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path):
     assert result.stdout.rstrip().endswith("demo: OK")
     assert "a second backup now is refused" in result.stdout
     assert result.stdout.count(": verified: ") == 2
+    assert result.stdout.count("verification: the restored items match the backup") == 2
     assert list(tmp_path.iterdir()) == []
 
 
