@@ -22,9 +22,8 @@ from atlassian.export import ExportSummary, export_confluence, export_jira, fetc
 from atlassian.jira import JiraClient
 from atlassian.records import JSONObject
 from atlassian.transport import SiteClient
-from jobs.context import JobContext
+from jobs.context import JobContext, site_client
 from jobs.heartbeat import Heartbeat
-from policy.products import Product
 from policy.statuses import BackupStatus
 from storage import catalog
 from storage.artifacts import ArtifactStore, StorageError
@@ -199,15 +198,7 @@ class _Run:
         )
 
     def client(self) -> SiteClient:
-        token = self.context.environment.site_token(self.site).reveal()
-        kind = JiraClient if self.site.product is Product.JIRA else ConfluenceClient
-        return kind(
-            self.site_name,
-            self.site.url,
-            self.site.email,
-            token,
-            transport=self.context.http_transport,
-        )
+        return site_client(self.context, self.site_name)
 
     async def _export(self, sink: "_Sink") -> ExportSummary:
         async with sink.client:

@@ -8,6 +8,10 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from atlassian.confluence import ConfluenceClient
+from atlassian.jira import JiraClient
+from atlassian.transport import SiteClient
+from policy.products import Product
 from storage.artifacts import ArtifactStore, open_store
 from storage.catalog import sync_configuration
 from storage.config import Config, Environment, LocalStorage, S3Storage, load_config
@@ -47,3 +51,12 @@ def open_deployment(environ: Mapping[str, str] = os.environ) -> JobContext:
     with sessions.begin() as session:
         sync_configuration(session, config, utc_now())
     return JobContext(config, environment, sessions, manifest_key(environment))
+
+
+def site_client(context: JobContext, site_name: str) -> SiteClient:
+    """The Jira or Confluence client of a configured site, its token read from the environment
+    (ConfigError naming the variable if unset)."""
+    site = context.config.sites[site_name]
+    token = context.environment.site_token(site).reveal()
+    kind = JiraClient if site.product is Product.JIRA else ConfluenceClient
+    return kind(site_name, site.url, site.email, token, transport=context.http_transport)

@@ -26,8 +26,7 @@ from atlassian.jira_import import execute_jira
 from atlassian.records import JSONObject
 from atlassian.restore_plan import RestorePlan, RestoreScope, plan_confluence, plan_jira
 from atlassian.restore_verify import Difference, verify_confluence, verify_jira
-from atlassian.transport import SiteClient
-from jobs.context import JobContext
+from jobs.context import JobContext, site_client
 from policy.products import Product
 from policy.restore import RestoreRefused, check_backup, check_target
 from policy.statuses import RestoreStatus
@@ -105,13 +104,6 @@ def _open(context: JobContext, backup_id: str, now: datetime) -> _Source:
     return _Source(site, product, store, reader)
 
 
-def _client(context: JobContext, site_name: str) -> SiteClient:
-    site = context.config.sites[site_name]
-    token = context.environment.site_token(site).reveal()
-    kind = JiraClient if site.product is Product.JIRA else ConfluenceClient
-    return kind(site_name, site.url, site.email, token, transport=context.http_transport)
-
-
 def _target_name(context: JobContext, source: _Source, target: str | None) -> str:
     name = target or source.site
     site = context.config.sites.get(name)
@@ -137,8 +129,8 @@ def preview(
 async def _plan(
     context: JobContext, source: _Source, backup_id: str, target_name: str, scope: RestoreScope
 ) -> RestorePlan:
-    async with _client(context, target_name) as target:
-        origin = _client(context, source.site) if source.site in context.config.sites else None
+    async with site_client(context, target_name) as target:
+        origin = site_client(context, source.site) if source.site in context.config.sites else None
         try:
             arguments: dict[str, Any] = {
                 "backup_id": backup_id,
@@ -193,8 +185,8 @@ async def _execute(
     report: Callable[[str, int], None] | None,
     cancel: threading.Event,
 ) -> RestoreResult:
-    async with _client(context, plan.target_site) as target:
-        origin = _client(context, source.site) if source.site in context.config.sites else None
+    async with site_client(context, plan.target_site) as target:
+        origin = site_client(context, source.site) if source.site in context.config.sites else None
         try:
             if isinstance(target, JiraClient):
                 work = execute_jira(
@@ -252,7 +244,7 @@ def _open_for_verify(context: JobContext, backup_id: str) -> _Source:
 async def _verify(
     context: JobContext, source: _Source, plan: RestorePlan, result: RestoreResult
 ) -> list[Difference]:
-    async with _client(context, plan.target_site) as target:
+    async with site_client(context, plan.target_site) as target:
         if isinstance(target, JiraClient):
             return await verify_jira(plan, result, source.records, target)
         assert isinstance(target, ConfluenceClient)
