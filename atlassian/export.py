@@ -13,8 +13,8 @@ issue Jira cannot return) is reported through `failed(entity, item_id, reason)` 
 goes on; the backup is then `Incomplete`. Refused credentials stop the export, as does a failed
 listing of projects or spaces (what the site holds is then unknown), and so does a run of
 `MAX_OUTAGE` items in a row failing for site-wide reasons (5xx, time-outs, rate limits), so an
-outage does not grind through every remaining item. Users are kept as account ids: e-mail
-addresses are removed from every record (`records.scrub_emails`).
+outage does not grind through every remaining item. Users are kept as account ids: the site
+client never hands on an e-mail address (`records.parse_json`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from atlassian.records import (
     JSONObject,
     confluence_attachment_reference,
     jira_attachment_reference,
-    scrub_emails,
 )
 from atlassian.transport import SiteClient
 
@@ -92,9 +91,8 @@ class _Run:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def emit(self, entity: str, record: JSONObject) -> None:
-        clean = scrub_emails(record)
         async with self.lock:
-            await self.sink(entity, clean)
+            await self.sink(entity, record)
             self.counts[entity] = self.counts.get(entity, 0) + 1
             self.progress(entity, self.counts[entity])
         self.outage = 0

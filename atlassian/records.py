@@ -7,30 +7,33 @@ type and content URL — which restore re-links while the file still exists (ARC
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 JSONObject = dict[str, Any]
 
 
-def scrub_emails(value: Any) -> Any:
-    """Remove `emailAddress` anywhere in `value`, and `email` from any user object (a mapping
-    that carries an `accountId`): a backup names people by account id only.
+def parse_json(content: bytes | str) -> Any:
+    """JSON text as Python values, with every e-mail address left out: `emailAddress` from any
+    object, and `email` from any user object (one that carries an `accountId`). A backup names
+    people by account id only, and the site client hands nothing else on.
 
-    In place, and returns `value`: records are freshly parsed JSON that nothing else holds, and
-    rebuilding every mapping of a 2 MB bulkfetch answer costs more than reading it.
+    The addresses go as the parser builds each object: a hook on the parser costs a third of
+    walking the parsed answer again (measured on a 1.3 MB bulkfetch of 100 issues). NaN and
+    Infinity, which Python's parser would accept, are not JSON and are refused (ValueError).
     """
-    containers = (dict, list)
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            node.pop("emailAddress", None)
-            if "accountId" in node:
-                node.pop("email", None)
-            stack += [item for item in node.values() if isinstance(item, containers)]
-        elif isinstance(node, list):
-            stack += [item for item in node if isinstance(item, containers)]
-    return value
+    return json.loads(content, object_hook=_without_email, parse_constant=_not_json)
+
+
+def _without_email(node: JSONObject) -> JSONObject:
+    node.pop("emailAddress", None)
+    if "accountId" in node:
+        node.pop("email", None)
+    return node
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def jira_attachment_reference(issue: JSONObject, attachment: JSONObject) -> JSONObject:

@@ -38,6 +38,7 @@ from atlassian.errors import (
     SiteUnavailable,
     UnexpectedResponse,
 )
+from atlassian.records import parse_json
 
 # Jira answers `GET /rest/api/3/attachment/content/{id}` (and Confluence its download links) with
 # a redirect to Atlassian's media service, whose URL carries a short-lived token of its own. That
@@ -663,7 +664,7 @@ class SiteClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return json.loads(response.content)
+            return parse_json(response.content)
         except ValueError:
             raise UnexpectedResponse(
                 self.site,

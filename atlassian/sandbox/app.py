@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +43,7 @@ from atlassian.sandbox.data import SiteData
 from atlassian.sandbox.errors import Api, ApiError, FailingItem, api_of, error_response
 from atlassian.sandbox.jira_api import JiraApi
 from atlassian.sandbox.jira_writes import JiraWrites
+from atlassian.sandbox.responses import JSONResponse
 
 CONTROL_PREFIX = "/__sandbox/"
 UNAUTHENTICATED = "Client must be authenticated to access this resource."

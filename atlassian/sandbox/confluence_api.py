@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from atlassian.sandbox.content import RichText
@@ -38,6 +38,7 @@ from atlassian.sandbox.data import (
 )
 from atlassian.sandbox.errors import CONFLUENCE_V2_PREFIX, ApiError, FailingItem
 from atlassian.sandbox.paging import InvalidToken, decode_token, encode_token, fingerprint
+from atlassian.sandbox.responses import JSONResponse
 
 V2 = CONFLUENCE_V2_PREFIX
 V1 = "/wiki/rest/api"

@@ -24,7 +24,7 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from atlassian.sandbox.confluence_api import (
@@ -54,6 +54,7 @@ from atlassian.sandbox.data import (
     confluence_time,
 )
 from atlassian.sandbox.errors import ApiError
+from atlassian.sandbox.responses import JSONResponse
 from atlassian.sandbox.uploads import json_body, json_object, read_upload, refuse_unknown
 
 SPACE_FIELDS = ("name", "key", "alias", "description", "roleAssignments")

@@ -55,7 +55,7 @@ from bisect import bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from math import gcd
 from typing import Any, Generic, TypeVar
@@ -719,6 +719,8 @@ class SiteData:
         self._active = [u for u in self._humans if u.active]
         self._heads: _Memo[int, IssueHead] = _Memo(4096)
         self._issues: _Memo[int, Issue] = _Memo(512)
+        # The changelog bulkfetch pages through 1,000 issues' histories, each page built anew.
+        self._changelogs: _Memo[int, tuple[ChangeHistory, ...]] = _Memo(4096)
         self._metas: _Memo[int, ContentMeta] = _Memo(4096)
         # The overlay of what clients wrote; generated items stay lazy until a write touches one.
         self.writes: Counter[str] = Counter()
@@ -1084,7 +1086,7 @@ class SiteData:
         attachments = tuple(
             self._build_jira_attachment(index, k) for k in range(self.attachment_count(index))
         )
-        changelog = self._generated_changelog(index)
+        changelog = self._changelogs.get(index, self._generated_changelog)
         status_changes = [h.created_ms for h in changelog if h.items[0].field == "status"]
         resolved_ms = None
         if head.status.category_key == "done" and status_changes:
@@ -1111,7 +1113,7 @@ class SiteData:
         changed = self._issue_overlay.get(index)
         if changed is not None:
             return changed.changelog
-        return self._generated_changelog(index)
+        return self._changelogs.get(index, self._generated_changelog)
 
     def _generated_changelog(self, index: int) -> tuple[ChangeHistory, ...]:
         head = self.issue_head(index)
@@ -2054,13 +2056,19 @@ def _issue_times(seed: int, projects: Sequence[Project]) -> tuple[array[int], ar
     return created, updated
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc_millis(ms: int) -> str:
+    """2025-03-14T09:26:53.123, from milliseconds since the epoch, in exact integer arithmetic."""
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")[:-6]
+
+
 def jira_time(ms: int) -> str:
     """Jira's timestamp format: 2025-03-14T09:26:53.123+0000."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0000"
+    return _utc_millis(ms) + "+0000"
 
 
 def confluence_time(ms: int) -> str:
     """Confluence's timestamp format: 2025-03-14T09:26:53.123Z."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return _utc_millis(ms) + "Z"

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import Enum
 from http import HTTPStatus
 
-from starlette.responses import JSONResponse
+from atlassian.sandbox.responses import JSONResponse
 
 CONFLUENCE_V2_PREFIX = "/wiki/api/v2"
 CONFLUENCE_PREFIX = "/wiki"

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from atlassian.sandbox.control import EMAIL_SCOPE_KEY, Faults
@@ -50,6 +50,7 @@ from atlassian.sandbox.paging import (
     fingerprint,
     query_int,
 )
+from atlassian.sandbox.responses import JSONResponse
 
 API = "/rest/api/3"
 ALL_FIELDS = (
@@ -146,6 +147,8 @@ class JiraRenderer:
     def __init__(self, data: SiteData, base: str) -> None:
         self.data = data
         self.base = base
+        # A renderer lives for one request, whose issues name the same few people many times.
+        self._user_details: dict[str, dict[str, Any]] = {}
 
     def avatar_urls(self, seed: str) -> dict[str, str]:
         return {
@@ -154,8 +157,13 @@ class JiraRenderer:
         }
 
     def user_details(self, user: User | None) -> dict[str, Any] | None:
+        """A user as Jira embeds one; the same object each time within a response, so callers
+        copy before they change it."""
         if user is None:
             return None
+        known = self._user_details.get(user.account_id)
+        if known is not None:
+            return known
         result: dict[str, Any] = {
             "self": f"{self.base}{API}/user?accountId={user.account_id}",
             "accountId": user.account_id,
@@ -167,10 +175,11 @@ class JiraRenderer:
         }
         if user.email:
             result["emailAddress"] = user.email
+        self._user_details[user.account_id] = result
         return result
 
     def user(self, user: User) -> dict[str, Any]:
-        result = self.user_details(user) or {}
+        result = dict(self.user_details(user) or {})
         result["locale"] = user.locale
         return result
 

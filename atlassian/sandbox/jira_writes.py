@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from atlassian.sandbox.content import AdfText, file_kind
@@ -42,6 +42,7 @@ from atlassian.sandbox.data import (
 )
 from atlassian.sandbox.errors import ApiError
 from atlassian.sandbox.jira_api import API, NOT_FOUND_ISSUE, JiraRenderer
+from atlassian.sandbox.responses import JSONResponse
 from atlassian.sandbox.uploads import json_body, json_object, read_upload, refuse_unknown
 
 BULK_CREATE_MAX = 50

@@ -1,9 +1,13 @@
 """Records: e-mail addresses scrubbed, attachment references built as ARCHITECTURE §1 lists."""
 
+import json
+
+import pytest
+
 from atlassian.records import (
     confluence_attachment_reference,
     jira_attachment_reference,
-    scrub_emails,
+    parse_json,
 )
 
 
@@ -16,19 +20,24 @@ def test_email_addresses_are_removed_at_any_depth_and_account_ids_kept():
         "restrictions": {"user": {"results": [{"accountId": "a-3", "email": "cy@x.example"}]}},
         "emailAddress": "top@x.example",
     }
-    assert scrub_emails(record) == {
+    assert parse_json(json.dumps(record).encode()) == {
         "fields": {
             "reporter": {"accountId": "a-1", "displayName": "Ann"},
             "watchers": [{"accountId": "a-2"}],
         },
         "restrictions": {"user": {"results": [{"accountId": "a-3"}]}},
     }
-    assert "emailAddress" not in record  # in place: records are the exporter's own
 
 
 def test_an_email_field_of_something_that_is_not_a_user_is_kept():
     field = {"customfield_10100": {"email": "support@x.example", "label": "queue"}}
-    assert scrub_emails(field) == field
+    assert parse_json(json.dumps(field)) == field
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_and_are_refused(constant):
+    with pytest.raises(ValueError, match=f"{constant} is not a JSON value"):
+        parse_json(f'{{"points": {constant}}}')
 
 
 def test_a_jira_attachment_becomes_a_reference_to_its_issue():

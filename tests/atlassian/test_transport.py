@@ -20,6 +20,7 @@ from atlassian.errors import (
     RateLimited,
     RequestRejected,
     SiteUnavailable,
+    UnexpectedResponse,
 )
 from atlassian.transport import RatePolicy, RetryPolicy, SiteClient
 
@@ -262,6 +263,32 @@ def test_client_errors_are_raised_without_a_retry(site, connect, status, kind):
     with pytest.raises(kind, match=f"HTTP {status}"):
         run(scenario())
     assert len(site.seen) == 1
+
+
+def test_an_answer_that_is_not_json_names_the_site_and_the_request(site, connect):
+    # Python's parser would take NaN; JSON has no such value, and a backup must not store one.
+    site.script(MYSELF, (200, {"Content-Type": "application/json"}, b'{"points": NaN}'))
+
+    async def scenario():
+        async with connect(site) as client:
+            await client.get_json(MYSELF)
+
+    with pytest.raises(UnexpectedResponse, match="answered with something that is not JSON"):
+        run(scenario())
+
+
+def test_no_answer_hands_on_an_email_address(site, connect):
+    user = {"accountId": "a-1", "emailAddress": "ann@acme.example", "email": "ann@acme.example"}
+    site.script(MYSELF, (200, {}, {"values": [user], "contact": {"email": "help@acme.example"}}))
+
+    async def scenario():
+        async with connect(site) as client:
+            return await client.get_json(MYSELF)
+
+    assert run(scenario()) == {
+        "values": [{"accountId": "a-1"}],
+        "contact": {"email": "help@acme.example"},
+    }
 
 
 def test_a_post_that_may_have_written_is_not_retried_after_a_500(site, connect):
