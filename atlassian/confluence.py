@@ -18,6 +18,7 @@ from atlassian.transport import SiteClient
 API = "/wiki/api/v2"
 V1 = "/wiki/rest/api"
 PAGE_LIMIT = 250  # every v2 list used here: "maximum": 250
+MEMBEROF_PAGE = 200  # v1 /user/memberof: the default limit Atlassian documents
 STORAGE_BODY = {"body-format": "storage"}  # the XHTML-based format Confluence stores and accepts
 ORIGIN_PROPERTY = "backupbot.origin"  # the content property every restored page carries
 NO_CHECK = {"X-Atlassian-Token": "no-check"}  # v1 uploads are refused without it (XSRF check)
@@ -98,6 +99,27 @@ class ConfluenceClient(SiteClient):
     def attachment_content(self, content_url: str) -> AsyncIterator[bytes]:
         """The bytes of an attachment, from the absolute URL its reference holds."""
         return self.download(content_url)
+
+    async def group_names(self, account_id: str, *, page_size: int = MEMBEROF_PAGE) -> list[str]:
+        """The names of every group the account is a member of on this site, all pages read
+        (v1 `GET /user/memberof`, paged with start/limit: v2 has no such listing).
+
+        Confluence may return fewer than `limit` groups a page ("restricted by fixed system
+        limits"), so the next page is asked for while the answer links one (`_links.next`),
+        starting after the groups received so far."""
+        path = f"{V1}/user/memberof"
+        names: list[str] = []
+        start = 0
+        while True:
+            params = {"accountId": account_id, "start": start, "limit": page_size}
+            page = self._object(await self.get_json(path, params), "GET", path)
+            groups = self._list(page.get("results"), "GET", path)
+            names += [str(group["name"]) for group in groups if group.get("name")]
+            links = page.get("_links")
+            more = isinstance(links, dict) and bool(links.get("next"))
+            if not groups or not more:
+                return names
+            start += len(groups)
 
     # --- writing (restore) ---------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ CHANGELOG_BATCH = 1000  # /changelog/bulkfetch: issueIdsOrKeys has maxItems 1000
 CHANGELOG_PAGE = 1000  # /changelog/bulkfetch: maxResults default 1000 (maximum 10000)
 COMMENT_PAGE = 100  # /issue/{id}/comment: the default page size
 PROJECT_EXPAND = "description,lead,issueTypes"
+ADMINISTER = "ADMINISTER"  # the global permission "Administer Jira": a Jira (app) admin
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,28 @@ class JiraClient(SiteClient):
     async def myself(self) -> JSONObject:
         """The account the API token belongs to (`accountId`, `timeZone`, ...)."""
         return self._object(await self.get_json(f"{API}/myself"), "GET", f"{API}/myself")
+
+    async def granted_global_permissions(
+        self, account_id: str, permissions: Sequence[str]
+    ) -> frozenset[str]:
+        """Which of the global `permissions` (keys such as `ADMINISTER`) Jira grants the account,
+        from one `POST /permissions/check`. Asking about another account needs the Administer
+        Jira permission; without it Jira answers 403 (`PermissionDenied`)."""
+        path = f"{API}/permissions/check"
+        body = {"accountId": account_id, "globalPermissions": list(dict.fromkeys(permissions))}
+        # A read, though a POST: retried after a 5xx or time-out like any other read.
+        answer = self._object(await self.post_json(path, body, idempotent=True), "POST", path)
+        granted = answer.get("globalPermissions")
+        if not isinstance(granted, list) or not all(isinstance(key, str) for key in granted):
+            raise UnexpectedResponse(
+                self.site, "answered without the granted global permissions", method="POST",
+                path=path,
+            )  # fmt: skip
+        return frozenset(granted)
+
+    async def is_administrator(self, account_id: str) -> bool:
+        """Whether the account is a Jira admin of this site: Jira grants it `ADMINISTER`."""
+        return ADMINISTER in await self.granted_global_permissions(account_id, [ADMINISTER])
 
     async def time_zone(self) -> ZoneInfo:
         """The time zone Jira reads JQL dates in for this account (its profile's, which

@@ -1,7 +1,8 @@
 """HTTP to one Atlassian Cloud site: credentials, retries, rate limits and origin checks.
 
 `SiteClient` is the one place backupbot's Atlassian code sends requests. It authenticates with
-an account's email and API token, sends credentials only to the site's own origin, retries what
+an account's email and API token (or, for the Admin API, an organization's API key sent as a
+Bearer token), sends credentials only to the site's own origin, retries what
 is worth retrying (429 and 503 after `Retry-After`, other 5xx, time-outs and connection failures
 with full-jitter backoff; never other 4xx), and keeps a busy site healthy: one 429 pauses every
 request of the client, the number of requests in flight adapts (AIMD), and when the site
@@ -267,6 +268,8 @@ class SiteClient:
 
     Paths are relative to the origin (`/rest/api/3/...`, `/wiki/api/v2/...`); absolute URLs are
     accepted only on that origin. Use as an async context manager, or call `aclose()`.
+    `email` None sends `api_token` as `Authorization: Bearer` (Atlassian's Admin API keys) instead
+    of Basic `email:token`.
     `clock`, `sleep`, `wall_clock` and `rng` are injectable so tests measure waits exactly.
     """
 
@@ -274,7 +277,7 @@ class SiteClient:
         self,
         site: str,
         base_url: str,
-        email: str,
+        email: str | None,
         api_token: str,
         *,
         retry: RetryPolicy | None = None,
@@ -296,8 +299,13 @@ class SiteClient:
         # the configured URL must not widen or narrow where credentials may go.
         self.origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
         self._origin_key = _origin(parsed)
-        credentials = base64.b64encode(f"{email}:{api_token}".encode()).decode("ascii")
-        self._authorization = f"Basic {credentials}"
+        if email is None:
+            credentials = api_token
+            self._authorization = f"Bearer {api_token}"
+        else:
+            credentials = base64.b64encode(f"{email}:{api_token}".encode()).decode("ascii")
+            self._authorization = f"Basic {credentials}"
+        self._bearer = email is None
         self._secrets = tuple(s for s in (api_token, credentials) if len(s) >= 4)
         self.retry = retry or RetryPolicy()
         self.control = RateController(rate or RatePolicy())
@@ -694,7 +702,8 @@ class SiteClient:
     def _client_error(self, method: str, path: str, status: int, detail: str | None) -> Exception:
         kind: type[AtlassianError]
         if status == 401:
-            kind, what = AuthenticationFailed, "was refused: check the site's email and API token"
+            credential = "API key" if self._bearer else "email and API token"
+            kind, what = AuthenticationFailed, f"was refused: check the site's {credential}"
         elif status == 403:
             kind, what = PermissionDenied, "was refused: the account lacks permission"
         elif status in (404, 410):

@@ -183,6 +183,13 @@ def demo(_: argparse.Namespace) -> int:
     return run_demo()
 
 
+def serve(arguments: argparse.Namespace) -> int:
+    # Slack's libraries and waitress load only when serving: other commands start faster.
+    from bot.serve import serve as run_server  # noqa: PLC0415
+
+    return run_server(arguments.host, arguments.port)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backupbot",
@@ -203,6 +210,13 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=config_check)
 
     commands.add_parser("demo", help="run the demo on embedded defaults").set_defaults(run=demo)
+
+    serve_parser = commands.add_parser(
+        "serve", help="run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)"
+    )
+    serve_parser.add_argument("--port", type=int, default=3000)
+    serve_parser.add_argument("--host", default="0.0.0.0", help="address to listen on")  # noqa: S104
+    serve_parser.set_defaults(run=serve)
 
     # Listed for --help only: main() hands `sandbox ...` to the sandbox's own parser.
     commands.add_parser(

@@ -50,6 +50,8 @@ JIRA_OPERATIONS: list[tuple[str, str]] = [
     ("delete", "/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}"),
     ("post", "/rest/api/3/issue/{issueIdOrKey}/attachments"),
     ("delete", "/rest/api/3/issue/{issueIdOrKey}"),
+    # Roles (`roles.source: atlassian`): is an account a Jira admin (ADMINISTER)?
+    ("post", "/rest/api/3/permissions/check"),
 ]
 # An issue's `fields` is a free-form object in the description; these are the schemas of the
 # fields backupbot reads, kept so that tests can check each field's value too.

@@ -1,10 +1,13 @@
 """The sandbox site as an ASGI app: Jira and Confluence routes behind Atlassian's front door.
 
-`create_app(data, options)` serves the routes of `jira_api` and `confluence_api`. In front of
-them one middleware does, for every request and in this order: count it, wait the configured
+`create_app(data, options)` serves the routes of `jira_api` and `confluence_api`, and those of
+`directory` (the Admin API's user search and the product calls that tell admins apart). In front
+of them one middleware does, for every request and in this order: count it, wait the configured
 latency (and any injected delay) without blocking the event loop, take a token from the rate
-limiter (429 with `Retry-After` when none is left), check Basic auth (any email, the token
-`sandbox-token`; otherwise 401) and fire injected faults (500, or 503 with `Retry-After`).
+limiter (429 with `Retry-After` when none is left), check auth (Basic with any email and the token
+`sandbox-token`; on the Admin API's `/admin/` paths, `Bearer sandbox-token` instead; otherwise
+401) and fire injected faults (500, or 503 with `Retry-After`). Refusals of Admin API requests
+come in the Admin API's error shape.
 When a rate limit is set, every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and,
 under a fifth of the budget, `X-RateLimit-NearLimit: true`, as Jira Cloud sends.
 
@@ -40,6 +43,12 @@ from atlassian.sandbox.control import (
     TokenBucket,
 )
 from atlassian.sandbox.data import SiteData
+from atlassian.sandbox.directory import (
+    DirectoryApi,
+    admin_error_response,
+    has_sandbox_bearer,
+    is_admin_api,
+)
 from atlassian.sandbox.errors import Api, ApiError, FailingItem, api_of, error_response
 from atlassian.sandbox.jira_api import JiraApi
 from atlassian.sandbox.jira_writes import JiraWrites
@@ -63,6 +72,15 @@ def authenticated_email(scope: Scope) -> str | None:
     if not separator or not email.strip() or token != SANDBOX_TOKEN:
         return None
     return email.strip()
+
+
+def _refusal_response(
+    path: str, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An error in the shape of the API the path belongs to (the Admin API has its own)."""
+    if is_admin_api(path):
+        return admin_error_response(status, message, headers=headers)
+    return error_response(path, status, message, headers=headers)
 
 
 def _rate_headers(admission: Admission) -> list[tuple[bytes, bytes]]:
@@ -130,14 +148,20 @@ class SandboxMiddleware:
             }
             if api_of(path) is Api.JIRA:
                 headers["RateLimit-Reason"] = "jira-burst-based"
-            return error_response(path, 429, "Rate limit exceeded.", headers=headers)
-        email = authenticated_email(scope)
-        if email is None:
-            self.stats.unauthorized += 1
-            return error_response(
-                path, 401, UNAUTHENTICATED, headers={"WWW-Authenticate": 'Basic realm="sandbox"'}
-            )
-        scope[EMAIL_SCOPE_KEY] = email
+            return _refusal_response(path, 429, "Rate limit exceeded.", headers)
+        if is_admin_api(path):
+            # The Admin API takes an organization's API key as a Bearer token, never Basic.
+            if not has_sandbox_bearer(scope):
+                self.stats.unauthorized += 1
+                challenge = {"WWW-Authenticate": 'Bearer realm="sandbox"'}
+                return admin_error_response(401, UNAUTHENTICATED, headers=challenge)
+        else:
+            email = authenticated_email(scope)
+            if email is None:
+                self.stats.unauthorized += 1
+                challenge = {"WWW-Authenticate": 'Basic realm="sandbox"'}
+                return error_response(path, 401, UNAUTHENTICATED, headers=challenge)
+            scope[EMAIL_SCOPE_KEY] = email
         fault = self.faults.take_fault(method, path)
         if fault is not None:
             self.stats.faults_injected += 1
@@ -148,7 +172,7 @@ class SandboxMiddleware:
             message = {429: "Rate limit exceeded.", 503: "Service unavailable."}.get(
                 fault.status, "Internal server error."
             )
-            return error_response(path, fault.status, message, headers=headers)
+            return _refusal_response(path, fault.status, message, headers)
         return None
 
 
@@ -195,6 +219,7 @@ def create_app(data: SiteData, options: SandboxOptions | None = None) -> Starlet
             *JiraWrites(data, faults).routes(),
             *confluence.routes(),
             *ConfluenceWrites(confluence).routes(),
+            *DirectoryApi(data).routes(),
         ],
         middleware=[Middleware(SandboxMiddleware, options=options, faults=faults, stats=stats)],
         exception_handlers={

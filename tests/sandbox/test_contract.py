@@ -10,6 +10,14 @@ V2 = "/wiki/api/v2"
 
 # (name, API, HTTP method, URL with {placeholders}, JSON body, path in the description)
 CASES = [
+    (
+        "permissions-check",
+        JIRA,
+        "POST",
+        "/rest/api/3/permissions/check",
+        {"globalPermissions": ["USER_PICKER", "ADMINISTER"]},
+        "/rest/api/3/permissions/check",
+    ),
     ("myself", JIRA, "GET", "/rest/api/3/myself", None, "/rest/api/3/myself"),
     (
         "myself-expanded",
@@ -197,6 +205,9 @@ OTHER_ROUTES = {
     ("GET", "/wiki/rest/api/content/{id}/restriction/byOperation"),  # v1 (below)
     ("GET", "/wiki/download/attachments/{id}/{filename}"),  # bytes (test_confluence)
     ("GET", "/__sandbox/stats"),  # the sandbox's own (test_knobs)
+    # No vendored description: checked against the documented shapes (test_directory).
+    ("POST", "/admin/v2/orgs/{orgId}/directories/{directoryId}/users/search"),
+    ("GET", "/wiki/rest/api/user/memberof"),
 }
 # Writes, and the reads that check them: their answers are validated in test_writes_*.
 DESCRIBED_WRITE_ROUTES = {
