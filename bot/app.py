@@ -8,6 +8,7 @@ The same process runs the job runner (one scheduler per deployment, §5).
 
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,8 @@ from storage.config import ConfigRoles
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+ACK_THREADS = 16
+ANSWER_THREADS = 8
 HEALTH_PATH = "/healthz"
 
 
@@ -88,6 +91,7 @@ class Deployment:
         self.services.runner.start()
 
     def stop(self) -> None:
+        self.services.answers.shutdown(wait=True)
         self.services.runner.shutdown(wait=True)
         self.services.notifier.stop()
 
@@ -107,10 +111,14 @@ def create_deployment(
     handlers = Handlers(
         context, runner, channel_of=lambda site: notifications_channel(context.config, site)
     )
-    services = Services(context, runner, identities, notifier, handlers)
+    answers = ThreadPoolExecutor(ANSWER_THREADS, thread_name_prefix="answer")
+    services = Services(context, runner, identities, notifier, handlers, answers)
     app = App(
         client=client,
         signing_secret=signing_secret,
+        # Listeners only acknowledge and hand over (`Services.answers`), so these threads are
+        # free within milliseconds; Bolt's default of 5 is too few for a burst of commands.
+        listener_executor=ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="bolt"),
         token_verification_enabled=False,  # checked by check_token, with a clear message
         request_verification_enabled=signing_secret is not None,
     )

@@ -1,6 +1,7 @@
 """What the listeners need, built once per app: the deployment, the runner, identities,
 the notifier and the command handlers."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.identity import IdentityResolver
@@ -18,6 +19,9 @@ class Services:
     identities: IdentityResolver
     notifier: Notifier
     handlers: Handlers
+    # Answers are composed here, not on Bolt's listener threads: a listener acks and returns,
+    # so a burst of commands never leaves Bolt without a free thread to acknowledge the next.
+    answers: ThreadPoolExecutor
 
     @property
     def vocabulary(self) -> Vocabulary:
