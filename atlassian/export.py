@@ -201,10 +201,12 @@ class _JiraExport:
         """A project's issues: ids a page at a time, each page cut into item tasks."""
         try:
             async for ids in self.client.issue_id_pages(key, self.updated_since):
-                for batch in _chunks(ids, BULKFETCH_BATCH):
-                    await self.pool.submit(self.issue_batch, batch)
+                # Changelogs first: a batch's pages are read one after another, so started
+                # last they would be the export's tail.
                 for batch in _chunks(ids, CHANGELOG_BATCH):
                     await self.pool.submit(self.changelogs, batch)
+                for batch in _chunks(ids, BULKFETCH_BATCH):
+                    await self.pool.submit(self.issue_batch, batch)
         except AtlassianError as error:
             self.run.fail("issues", [f"project {key}"], error)
         finally:
@@ -219,10 +221,16 @@ class _JiraExport:
         for issue_id, message in batch.errors:
             self.run.fail("issues", [issue_id], message)
         # Ids in neither list were deleted (or hidden) since they were listed: nothing to keep.
+        more_comments: list[str] = []
         for issue in batch.issues:
-            await self.issue(issue)
+            if (paged := await self.issue(issue)) is not None:
+                more_comments.append(paged)
+        # Issues with more comments than they carry: their comment pages are read together.
+        await asyncio.gather(*(self.all_comments(issue_id) for issue_id in more_comments))
 
-    async def issue(self, issue: JSONObject) -> None:
+    async def issue(self, issue: JSONObject) -> str | None:
+        """Emit the issue, its attachment references and the comments it carries; returns its
+        id when it has more comments than it carries (read them with `all_comments`)."""
         issue_id = str(issue.get("id"))
         fields = issue.get("fields")
         if not isinstance(fields, dict):
@@ -239,17 +247,20 @@ class _JiraExport:
             embedded = comment_field.get("comments") or []
             total = comment_field.get("total") or len(embedded)
         if isinstance(total, int) and total > len(embedded):
-            # The issue carries only its first comments: read them all from the comment
-            # endpoint, from the start, so none is lost or doubled if the two orders differ.
-            try:
-                async for comment in self.client.comments(issue_id):
-                    await self.run.emit("comments", {"issueId": issue_id, **comment})
-            except AtlassianError as error:
-                self.run.fail("comments", [issue_id], error)
-            return
+            return issue_id
         for comment in embedded:
             if isinstance(comment, dict):
                 await self.run.emit("comments", {"issueId": issue_id, **comment})
+        return None
+
+    async def all_comments(self, issue_id: str) -> None:
+        """The issue carries only its first comments: read them all from the comment endpoint,
+        from the start, so none is lost or doubled if the two orders differ."""
+        try:
+            async for comment in self.client.comments(issue_id):
+                await self.run.emit("comments", {"issueId": issue_id, **comment})
+        except AtlassianError as error:
+            self.run.fail("comments", [issue_id], error)
 
     async def changelogs(self, ids: Sequence[str]) -> None:
         try:
