@@ -77,6 +77,9 @@ def start_sandbox(seed: int) -> tuple[subprocess.Popen[str], str]:
     return process, found.group(0)
 
 
+HTTP = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64))
+
+
 def signed_command(url: str, text: str, number: int, slack: str) -> float:
     form = {
         "team_id": "T1", "user_id": "U1", "command": "/backup", "text": text,
@@ -94,7 +97,7 @@ def signed_command(url: str, text: str, number: int, slack: str) -> float:
         "X-Slack-Signature": signature,
     }
     started = time.perf_counter()
-    answer = httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=30)
+    answer = HTTP.post(f"{url}/slack/events", content=body, headers=headers)
     elapsed = time.perf_counter() - started
     if answer.status_code != 200:
         print(f"command {number}: HTTP {answer.status_code} after {elapsed:.2f} s: {answer.text}")

@@ -3,10 +3,12 @@
 HTTP mode runs the sync Bolt app through its WSGI adapter in waitress, a threaded WSGI server,
 so a slow request never blocks another (the sync Starlette adapters would block an event loop
 for up to 3 s a request). Socket Mode, when SLACK_APP_TOKEN is set, uses Bolt's own handler.
-The same process runs the job runner (one scheduler per deployment, §5).
+`backupbot serve` (bot/serve.py) runs the front and the worker in two processes.
 """
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,10 +24,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.identity import IdentityResolver, RoleSource, atlassian_roles, config_roles
+from bot.inbox import Inbox, Item
 from bot.listeners import register_listeners
 from bot.notifier import Notifier
 from bot.reports import Reports, notifications_channel
 from bot.services import Services
+from bot.worker import serve_inbox
 from commands.handlers import Handlers
 from jobs.context import JobContext
 from jobs.runner import JobRunner
@@ -34,7 +38,6 @@ from storage.config import ConfigRoles
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-ACK_THREADS = 16
 ANSWER_THREADS = 8
 HEALTH_PATH = "/healthz"
 
@@ -79,21 +82,82 @@ def role_source(context: JobContext) -> RoleSource:
     return atlassian_roles(context, roles)
 
 
+def build_services(
+    context: JobContext,
+    client: WebClient,
+    *,
+    roles: RoleSource | None = None,
+    workers: int | None = None,
+) -> Services:
+    """The worker's side: job runner, notifier, identities and handlers."""
+    notifier = Notifier(client)
+    reports = Reports(context, notifier)
+    runner = JobRunner(context, reports, **({"workers": workers} if workers else {}))
+    identities = IdentityResolver(client, roles or role_source(context))
+    handlers = Handlers(
+        context, runner, channel_of=lambda site: notifications_channel(context.config, site)
+    )
+    answers = ThreadPoolExecutor(ANSWER_THREADS, thread_name_prefix="answer")
+    return Services(context, runner, identities, notifier, handlers, answers)
+
+
+def start_services(services: Services) -> None:
+    services.notifier.start()
+    services.runner.start()
+
+
+def stop_services(services: Services) -> None:
+    services.answers.shutdown(wait=True)
+    services.runner.shutdown(wait=True)
+    services.notifier.stop()
+
+
+def create_app(
+    client: WebClient,
+    signing_secret: str | None,
+    inbox: Inbox,
+    allowed_team_ids: Iterable[str] = (),
+) -> App:
+    """The front's side: checks signatures and workspaces, acknowledges, fills the inbox."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,  # checked by check_token, with a clear message
+        request_verification_enabled=signing_secret is not None,
+        # A listener only acknowledges and enqueues, so it runs on the request's own thread
+        # and the HTTP answer leaves when it returns: no hand-over to Bolt's listener pool,
+        # whose wait for the acknowledgement polls every 10 ms.
+        process_before_response=True,
+    )
+    allowed = set(allowed_team_ids)
+    if allowed:
+        app.middleware(_team_allowlist(allowed))
+    register_listeners(app, inbox)
+    return app
+
+
 @dataclass
 class Deployment:
-    """Everything one running bot is made of; `start`/`stop` own the background threads."""
+    """Front and worker in one process, as threads joined by a `queue.Queue`: for tests and
+    the console (`backupbot serve` puts the worker in a process of its own)."""
 
     app: App
     services: Services
+    inbox: "queue.Queue[Item | None]"
+    _thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.services.notifier.start()
-        self.services.runner.start()
+        start_services(self.services)
+        self._thread = threading.Thread(
+            target=serve_inbox, args=(self.services, self.inbox), name="worker", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
-        self.services.answers.shutdown(wait=True)
-        self.services.runner.shutdown(wait=True)
-        self.services.notifier.stop()
+        self.inbox.put(None)
+        if self._thread is not None:
+            self._thread.join(30)
+        stop_services(self.services)
 
 
 def create_deployment(
@@ -104,29 +168,10 @@ def create_deployment(
     roles: RoleSource | None = None,
     workers: int | None = None,
 ) -> Deployment:
-    notifier = Notifier(client)
-    reports = Reports(context, notifier)
-    runner = JobRunner(context, reports, **({"workers": workers} if workers else {}))
-    identities = IdentityResolver(client, roles or role_source(context))
-    handlers = Handlers(
-        context, runner, channel_of=lambda site: notifications_channel(context.config, site)
-    )
-    answers = ThreadPoolExecutor(ANSWER_THREADS, thread_name_prefix="answer")
-    services = Services(context, runner, identities, notifier, handlers, answers)
-    app = App(
-        client=client,
-        signing_secret=signing_secret,
-        # Listeners only acknowledge and hand over (`Services.answers`), so these threads are
-        # free within milliseconds; Bolt's default of 5 is too few for a burst of commands.
-        listener_executor=ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="bolt"),
-        token_verification_enabled=False,  # checked by check_token, with a clear message
-        request_verification_enabled=signing_secret is not None,
-    )
-    allowed = set(context.config.slack.allowed_team_ids)
-    if allowed:
-        app.middleware(_team_allowlist(allowed))
-    register_listeners(app, services)
-    return Deployment(app, services)
+    services = build_services(context, client, roles=roles, workers=workers)
+    inbox: queue.Queue[Item | None] = queue.Queue()
+    app = create_app(client, signing_secret, inbox, context.config.slack.allowed_team_ids)
+    return Deployment(app, services, inbox)
 
 
 def _team_allowlist(allowed: set[str]) -> Callable[..., Any]:
@@ -146,14 +191,19 @@ def _team_allowlist(allowed: set[str]) -> Callable[..., Any]:
     return only_allowed_workspaces
 
 
-def wsgi_app(app: App) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-    """`POST /slack/events` for Bolt and `GET /healthz` for load balancers."""
+def wsgi_app(
+    app: App, healthy: Callable[[], bool] = lambda: True
+) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """`POST /slack/events` for Bolt and `GET /healthz` for load balancers (503 when the
+    worker that answers is gone)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
-            return [b"ok\n"]
+            ok = healthy()
+            status = "200 OK" if ok else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n" if ok else b"the worker is not running\n"]
         return slack(environ, start_response)
 
     return application

@@ -1,18 +1,15 @@
-"""Events: App Home."""
+"""Events: App Home, drawn by the worker."""
 
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
-from bot import home
-from bot.services import Services
+from bot.inbox import Inbox, Item, Kind
 
 
-def register(app: App, services: Services) -> None:
-    def app_home_opened(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        client.views_publish(user_id=event["user"], view=home.view(services, event["user"]))
+def register(app: App, inbox: Inbox) -> None:
+    def app_home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            inbox.put(Item(Kind.HOME, dict(event)))
 
     app.event("app_home_opened")(app_home_opened)
