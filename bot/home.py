@@ -8,10 +8,10 @@ from sqlalchemy import select
 from bot.blocks import MAX_BLOCKS, MAX_SECTION_TEXT
 from bot.identity import UnknownIdentity
 from bot.services import Services
-from commands.markup import age, countdown, duration, escape, format_size, span
+from commands.markup import age, countdown, duration, escape, format_size, instant, span
 from policy.roles import Activity, is_authorized
 from policy.statuses import RESTORABLE_BACKUP_STATUSES, BackupStatus
-from storage import restore_requests
+from storage import restore_requests, schedules
 from storage.models import Backup, Site
 
 RESTORABLE_SHOWN = 5  # per site
@@ -59,9 +59,15 @@ def view(services: Services, slack_user: str) -> dict[str, Any]:
                 for b in backups
                 if b.expires_at > now
             ][:RESTORABLE_SHOWN]
+            planned = [
+                at
+                for row in schedules.active_schedules(session, name)
+                if (at := services.runner.next_run_of(row.id)) is not None
+            ]
+            upcoming = instant(min(planned)) if planned else "none scheduled"
             text = (
                 f"*{span(name)}* ({site.product.label}): {exposure}.\n"
-                "Next scheduled run: none scheduled.\n"
+                f"Next scheduled run: {upcoming}.\n"
                 + ("\n".join(restorable) if restorable else "No restorable backup.")
             )
             blocks.append(_section(text))

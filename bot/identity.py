@@ -115,6 +115,11 @@ class IdentityResolver:
         self._cache: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
+    def forget(self) -> None:
+        """Drop every cached identity, so a role change counts at the next request."""
+        with self._lock:
+            self._cache.clear()
+
     def actor(self, slack_user: str) -> Actor:
         now = self._clock()
         with self._lock:

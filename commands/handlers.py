@@ -7,8 +7,9 @@ audit log. Long work is handed to the job runner and the answer says what will f
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,18 +22,20 @@ from jobs import backup
 from jobs.context import JobContext
 from jobs.runner import JobRunner, scope_of
 from policy.estimates import estimate_restore
+from policy.frequency import Frequency
 from policy.identifiers import IdKind, id_kind
 from policy.objectives import reference_objectives
 from policy.products import Product
 from policy.restore import RestoreRefused, check_backup, check_target
 from policy.roles import Activity, NotAuthorized, Roles, authorize
+from policy.schedules import DailyVerdict, check_daily, local_instant
 from policy.statuses import (
     ACTIVE_BACKUP_STATUSES,
     RESTORABLE_BACKUP_STATUSES,
     BackupStatus,
     RestoreRequestStatus,
 )
-from storage import audit, restore_requests
+from storage import audit, restore_requests, schedules
 from storage.catalog import BackupAlreadyActive
 from storage.models import AuditEntry, Backup, Restore, RestoreRequest, Schedule, Site
 from storage.restores import restore_throughput
@@ -354,31 +357,81 @@ class Handlers:
         )
 
     def _CreateSchedule(self, action: a.CreateSchedule, actor: Actor, later: FollowUp) -> Reply:
-        self._require(actor, action.activity, self._site_product(action.site))
-        raise _Refusal(
-            "Schedules are not available in this version yet: use `/backup now` "
-            f"{span(action.site)} meanwhile."
+        site = self.context.config.sites[action.site]
+        self._require(actor, action.activity, site.product)
+        zone = action.timezone or self.context.config.timezone
+        storage = action.storage or site.storage
+        now = self.context.clock()
+        recurrence = action.recurrence
+        warning = None
+        if isinstance(recurrence, a.Once):
+            when = local_instant(recurrence.on, action.at, zone)
+            if when <= now:
+                raise _Refusal(
+                    f"{recurrence.on.isoformat()} at {action.at.strftime('%H:%M')} {escape(zone)} "
+                    "is in the past: pick a later time, or `/backup now` to back up at once."
+                )
+        if isinstance(recurrence, a.Daily):
+            verdict = self._daily_verdict(action.site)
+            if not verdict.allowed:
+                raise _Refusal(
+                    f":no_entry: A daily schedule of {span(action.site)}: {verdict.message}."
+                )
+            warning = verdict.message
+        with self.context.sessions.begin() as session:
+            row = schedules.create_schedule(
+                session, now, site=action.site, storage=storage, frequency=action.frequency,
+                at=action.at, zone=zone, on=getattr(recurrence, "on", None),
+                weekday=int(recurrence.weekday) if isinstance(recurrence, a.Weekly) else None,
+                created_by=actor.email,
+            )  # fmt: skip
+            schedule_id = row.id
+        first = self.runner.arm(schedule_id)
+        lines = [f"storage {span(storage)}; next run {_when(first, zone)}"]
+        if warning:
+            lines.append(f":warning: {warning}.")
+        return Reply(
+            f":calendar: Schedule *{schedule_id}*: {span(action.site)} "
+            f"{escape(recurrence.to_text())} at {action.at.strftime('%H:%M')} {escape(zone)}",
+            ("\n".join(lines),),
         )
+
+    def _daily_verdict(self, site: str) -> DailyVerdict:
+        with self.context.sessions() as session:
+            last = session.scalars(
+                select(Backup)
+                .join(Site)
+                .where(Site.name == site, Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)))
+                .order_by(Backup.created_at.desc())
+            ).first()
+            if last is None:
+                return check_daily(self._site_product(site), None, None, None)
+            took = (
+                last.finished_at - last.started_at if last.finished_at and last.started_at else None
+            )
+            return check_daily(last.site.product, last.data_bytes, last.attachment_bytes, took)
 
     def _ListSchedules(self, action: a.ListSchedules, actor: Actor, later: FollowUp) -> Reply:
         product = self._site_product(action.site) if action.site else None
         self._require(actor, action.activity, product)
         with self.context.sessions() as session:
-            query = select(Schedule).join(Site).where(Schedule.removed_at.is_(None))
-            if action.site:
-                query = query.where(Site.name == action.site)
-            count = len(session.scalars(query).all())
-        return Reply(f"{count} schedule(s).")
+            rows = schedules.active_schedules(session, action.site)
+            lines = [_schedule_line(row, self.runner.next_run_of(row.id)) for row in rows]
+        if not lines:
+            return Reply("No schedule yet: `/backup schedule <site> daily at 02:00` makes one.")
+        return Reply(f"*{len(lines)} schedule(s)*", tuple(_split_lines(lines)))
 
     def _Unschedule(self, action: a.Unschedule, actor: Actor, later: FollowUp) -> Reply:
-        with self.context.sessions() as session:
+        with self.context.sessions.begin() as session:
             schedule = session.get(Schedule, action.schedule_id)
             if schedule is None or schedule.removed_at is not None:
                 raise _Refusal(
                     f"There is no schedule *{action.schedule_id}*: `/backup schedules` lists them."
                 )
             self._require(actor, action.activity, schedule.site.product)
-        raise _Refusal("Schedules are not available in this version yet.")
+            schedule.removed_at = self.context.clock()
+        self.runner.disarm(action.schedule_id)
+        return Reply(f":wastebasket: Schedule *{action.schedule_id}* is removed; its backups stay.")
 
     # --- shared ---------------------------------------------------------------------------
 
@@ -419,6 +472,27 @@ def _backup_line(b: Backup, now: Any) -> str:
     return (
         f"*{b.id}* {span(b.site.name)} *{b.status}*{size}, {age(b.created_at, now)}, "
         f"{countdown(b.expires_at, now)}"
+    )
+
+
+def _when(instant: datetime | None, zone: str) -> str:
+    """`2026-12-01 02:00 Europe/Berlin (01:00 UTC)`, or that it will not run again."""
+    if instant is None:
+        return "none (it will not run again)"
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {zone} ({instant.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+
+
+def _schedule_line(row: Schedule, next_at: datetime | None) -> str:
+    recurrence = {
+        Frequency.ONCE: f"once on {row.on_date}",
+        Frequency.DAILY: "daily",
+        Frequency.WEEKLY: f"weekly on {a.Weekday(row.weekday or 0).token}",
+    }[row.frequency]
+    return (
+        f"*{row.id}* {span(row.site.name)} {recurrence} at {row.at_time} {escape(row.timezone)}, "
+        f"to {span(row.storage_location.name)}; next run {_when(next_at, row.timezone)}; "
+        f"by {escape(row.created_by)}"
     )
 
 

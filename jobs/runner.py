@@ -5,14 +5,17 @@ The bot acknowledges a command, asks the runner, and returns; the runner calls b
 work ends (the bot then posts). A running backup or restore can be asked to stop (`cancel`).
 """
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from atlassian.errors import AtlassianError
@@ -23,10 +26,11 @@ from jobs import backup, restore, restore_job
 from jobs.context import JobContext
 from jobs.verify import UnknownBackup, verify_backup
 from policy.restore import RestoreRefused
+from policy.schedules import next_run, slot_of
 from policy.statuses import RestoreStatus
-from storage import audit, restore_requests
+from storage import audit, catalog, restore_requests, schedules
 from storage.artifacts import StorageError
-from storage.models import SYSTEM_ACTOR, RestoreRequest
+from storage.models import SYSTEM_ACTOR, RestoreRequest, Schedule
 from storage.restores import RestoreAlreadyActive
 from storage.snapshot import SnapshotError, VerifyReport
 
@@ -84,6 +88,10 @@ class RunnerEvents(Protocol):
     def restore_finished(self, outcome: RestoreOutcome) -> None: ...
 
 
+def _job_id(schedule_id: str) -> str:
+    return f"schedule:{schedule_id}"
+
+
 def scope_of(text: str | None) -> RestoreScope:
     """A request's stored scope (`project:KEY`, ... or None) as the planner's RestoreScope."""
     if not text:
@@ -111,8 +119,13 @@ class JobRunner:
         return self._scheduler
 
     def start(self) -> None:
+        """Start the pool and plan every active schedule's next run from our tables."""
         if not self._scheduler.running:
             self._scheduler.start()
+        with self.context.sessions() as session:
+            ids = [s.id for s in schedules.active_schedules(session)]
+        for schedule_id in ids:
+            self.arm(schedule_id)
 
     def shutdown(self, wait: bool = True) -> None:
         if self._scheduler.running:
@@ -147,6 +160,67 @@ class JobRunner:
         """Run the approved request's restore (its plan is made again: the target may have
         changed since the preview)."""
         self._submit(f"restore {request_id}", self._restore, request_id)
+
+    # --- schedules ----------------------------------------------------------------------------
+
+    def arm(self, schedule_id: str, after: datetime | None = None) -> datetime | None:
+        """Plan the schedule's next run after `after` (default now) as a job of its own;
+        returns that instant, None when it will not run again (removed, or once and done).
+
+        The instant comes from `policy.schedules.next_run`, the rule the replies show, so
+        what people read and what runs cannot differ (daylight-saving changes included).
+        """
+        with self.context.sessions() as session:
+            row = session.get(Schedule, schedule_id)
+            at = None
+            if row is not None and row.removed_at is None:
+                at = next_run(schedules.recurrence_of(row), after or self.context.clock())
+        if at is None:
+            self.disarm(schedule_id)
+            return None
+        self._scheduler.add_job(
+            self._fire, trigger="date", run_date=at, args=[schedule_id, at.isoformat()],
+            id=_job_id(schedule_id), name=f"schedule {schedule_id}", replace_existing=True,
+        )  # fmt: skip
+        return at
+
+    def disarm(self, schedule_id: str) -> None:
+        with contextlib.suppress(JobLookupError):  # not planned: nothing to remove
+            self._scheduler.remove_job(_job_id(schedule_id))
+
+    def next_run_of(self, schedule_id: str) -> datetime | None:
+        job = self._scheduler.get_job(_job_id(schedule_id))
+        return job.next_run_time if job is not None else None
+
+    def _fire(self, schedule_id: str, planned_at: str) -> None:
+        """One scheduled run: claim the slot's fence, queue the backup, plan the next run,
+        then run the backup here. A slot already claimed (a second firing) does nothing."""
+        planned = datetime.fromisoformat(planned_at)
+        now = self.context.clock()
+        backup_id = None
+        with self.context.sessions.begin() as session:
+            row = session.get(Schedule, schedule_id)
+            if row is None or row.removed_at is not None:
+                return
+            slot = slot_of(planned, row.timezone)
+            run = schedules.claim_run(session, schedule_id, slot, 1, now)
+            if run is not None:
+                site, location = row.site.name, row.storage_location.name
+                try:
+                    queued = catalog.queue_backup(
+                        session, site, location, now, None, schedule=(schedule_id, slot, 1)
+                    )
+                    run.backup_id = backup_id = queued.id
+                    outcome = "queued"
+                except catalog.BackupAlreadyActive as busy:
+                    outcome = f"skipped: {busy}"
+                audit.record(
+                    session, now, actor=SYSTEM_ACTOR, action="scheduled run",
+                    target=f"{schedule_id} {slot}", outcome=outcome[:64],
+                )  # fmt: skip
+        self.arm(schedule_id, after=max(planned, now))
+        if backup_id is not None:
+            self._backup(backup_id)
 
     def cancel(self, job_id: str) -> bool:
         """Ask a running backup or restore to stop; False when none is running."""

@@ -80,6 +80,8 @@ def queue_backup(
     location_name: str,
     now: datetime,
     requested_by: str | None,
+    *,
+    schedule: tuple[str, str, int] | None = None,  # (schedule id, slot, attempt)
 ) -> Backup:
     """A new `Queued` backup row; BackupAlreadyActive if the site has one queued or running.
 
@@ -98,6 +100,8 @@ def queue_backup(
         requested_by=requested_by,
         heartbeat_at=now,
     )
+    if schedule is not None:
+        backup.schedule_id, backup.slot, backup.attempt = schedule
     try:
         with session.begin_nested():
             session.add(backup)

@@ -23,9 +23,10 @@ from atlassian.sandbox.directory import SANDBOX_ORG_ID
 from atlassian.sandbox.server import running_sandbox
 from bot.app import Deployment, create_deployment, web_client, wsgi_app
 from bot.blocks import check_message
+from bot.identity import config_roles
 from jobs.context import JobContext, utc_now
 from storage.catalog import sync_configuration
-from storage.config import Environment, parse_config
+from storage.config import ConfigRoles, Environment, parse_config
 from storage.database import create_engine, session_factory, upgrade
 
 SECRET = "test-signing-secret"
@@ -252,7 +253,12 @@ def bot(
     ):
         context = _context(tmp_path, source, empty, role_source, allowed_team_ids)
         client = web_client(BOT_TOKEN, f"{fake_slack.url}/api/")
-        deployment = create_deployment(context, client=client, signing_secret=SECRET, workers=4)
+        roles = None
+        if role_source == "config":  # the config's lists, which a test may change
+            roles = config_roles(ConfigRoles.model_validate(ROLE_LISTS))
+        deployment = create_deployment(
+            context, client=client, signing_secret=SECRET, workers=4, roles=_changeable(roles)
+        )
         deployment.services.notifier.min_interval = 0.05
         deployment.services.notifier.retry_pause = 0.05
         deployment.start()
@@ -274,18 +280,35 @@ def bot(
             assert len(call.args["view"]["blocks"]) <= 100
 
 
+class _Changeable:
+    """A role source a test can swap while the app runs (someone losing a role)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def __call__(self, email: str) -> Any:
+        return self.source(email)
+
+
+def _changeable(source: Any) -> Any:
+    return None if source is None else _Changeable(source)
+
+
+ROLE_LISTS: dict[str, Any] = {
+    "source": "config",
+    "org_admins": ["alice@example.com", "bob@example.com", "dave@example.com"],
+    "app_admins": {
+        "jira": ["alice@example.com", "bob@example.com", "carol@example.com"],
+        "confluence": ["alice@example.com", "bob@example.com"],
+    },
+}
+
+
 def _context(
     tmp: Path, source: str, empty: str, role_source: str, allowed_team_ids: list[str]
 ) -> JobContext:
     site = {"email": "svc@example.com", "token_env": "SB_TOKEN"}
-    roles: dict[str, Any] = {
-        "source": "config",
-        "org_admins": ["alice@example.com", "bob@example.com", "dave@example.com"],
-        "app_admins": {
-            "jira": ["alice@example.com", "bob@example.com", "carol@example.com"],
-            "confluence": ["alice@example.com", "bob@example.com"],
-        },
-    }
+    roles: dict[str, Any] = ROLE_LISTS
     if role_source == "atlassian":
         roles = {
             "source": "atlassian",

@@ -5,7 +5,9 @@ import threading
 from datetime import timedelta
 
 from bot.blocks import check_message
+from bot.identity import config_roles
 from policy.statuses import RestoreRequestStatus, RestoreStatus
+from storage.config import ConfigRoles
 from storage.models import Restore, RestoreRequest
 
 APPROVE = "restore_approve"
@@ -142,3 +144,16 @@ def test_an_expired_request_cannot_be_approved(bot):
     threading.Event().wait(1.1)
     assert "expired" in answered(bot, bot.click("U_BOB", APPROVE, request_id, message))
     assert request_row(bot, request_id).status is RestoreRequestStatus.EXPIRED
+
+
+def test_an_approver_who_has_lost_a_role_since_is_refused(bot):
+    backup_id = backed_up(bot)
+    request_id, message = requested(bot, backup_id)
+    identities = bot.deployment.services.identities
+    without_jira = ConfigRoles.model_validate(
+        {"source": "config", "org_admins": ["bob@example.com"], "app_admins": {"jira": []}}
+    )
+    identities._roles_of.source = config_roles(without_jira)  # Bob is no Jira admin any more
+    identities.forget()
+    assert "not a Jira admin" in answered(bot, bot.click("U_BOB", APPROVE, request_id, message))
+    assert request_row(bot, request_id).status is RestoreRequestStatus.PENDING

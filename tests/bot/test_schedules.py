@@ -1,0 +1,76 @@
+"""Schedules from Slack: made, listed with their next run, fired once per slot, removed."""
+
+import re
+from datetime import timedelta
+
+from policy.statuses import BackupStatus
+from storage.catalog import finish_backup, queue_backup, start_backup
+from storage.models import Backup, ScheduleRun
+
+
+def schedule_id(reply):
+    return re.search(r"sc-[a-z0-9]+", reply["text"]).group(0)
+
+
+def test_a_daily_schedule_answers_with_its_next_run_in_its_zone_and_in_utc(bot):
+    reply = bot.command("U_ALICE", "schedule acme-jira daily at 02:30 tz Europe/Berlin")
+    text = str(reply["blocks"])
+    assert re.search(
+        r"next run \d{4}-\d\d-\d\d 02:30 Europe/Berlin \(\d{4}-\d\d-\d\d 0[01]:30 UTC\)", text
+    )
+    listed = str(bot.command("U_CAROL", "schedules acme-jira")["blocks"])
+    assert schedule_id(reply) in listed and "daily at 02:30 Europe/Berlin" in listed
+
+
+def test_a_once_schedule_in_the_past_is_refused_with_what_to_do(bot):
+    text = bot.command("U_ALICE", "schedule acme-jira once on 2020-01-01 at 10:00")["text"]
+    assert "in the past" in text and "/backup now" in text
+
+
+def test_a_schedule_needs_both_roles(bot):
+    assert ":no_entry:" in bot.command("U_CAROL", "schedule acme-jira daily at 02:00")["text"]
+
+
+def test_a_scheduled_run_backs_up_once_per_slot_even_when_fired_twice(bot):
+    reply = bot.command("U_ALICE", "schedule acme-wiki daily at 03:00 tz UTC")
+    sid = schedule_id(reply)
+    runner = bot.deployment.services.runner
+    planned = runner.next_run_of(sid)
+    # Fire the same slot twice, as a restart or a second process could.
+    runner._fire(sid, planned.isoformat())
+    runner._fire(sid, planned.isoformat())
+    with bot.context.sessions() as session:
+        runs = session.query(ScheduleRun).filter_by(schedule_id=sid).all()
+        backups = session.query(Backup).filter_by(schedule_id=sid).all()
+        assert [r.slot for r in runs] == [planned.date().isoformat()]
+        assert len(backups) == 1 and backups[0].status is BackupStatus.COMPLETED
+    assert runner.next_run_of(sid) == planned + timedelta(days=1)
+    notice = bot.slack.wait_for("chat.postMessage", lambda a: backups[0].id in a.get("text", ""))
+    assert "Completed" in notice["text"]
+
+
+def test_unschedule_removes_the_schedule_and_its_planned_run(bot):
+    sid = schedule_id(bot.command("U_ALICE", "schedule acme-jira weekly on sun at 23:00"))
+    assert "removed" in bot.command("U_BOB", f"unschedule {sid}")["text"]
+    assert bot.deployment.services.runner.next_run_of(sid) is None
+    assert "No schedule yet" in bot.command("U_ALICE", "schedules")["text"]
+
+
+def test_daily_is_refused_for_a_jira_site_beyond_atlassians_rpo_row(bot):
+    now = bot.context.clock()
+    with bot.context.sessions.begin() as session:
+        row = queue_backup(session, "acme-jira", "managed", now - timedelta(days=1), None)
+        start_backup(session, row, now - timedelta(days=1))
+        finish_backup(
+            session,
+            row,
+            now - timedelta(hours=20),
+            status=BackupStatus.COMPLETED,
+            data_bytes=241 * 10**9,
+            attachment_bytes=0,
+            item_counts={},
+            error=None,
+        )
+    text = bot.command("U_ALICE", "schedule acme-jira daily at 02:00")["text"]
+    assert "daily backup isn't available for this size" in text and "weekly" in text
+    assert "sc-" in bot.command("U_ALICE", "schedule acme-jira weekly on sat at 02:00")["text"]
