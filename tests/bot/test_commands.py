@@ -186,3 +186,34 @@ def test_app_home_shows_exposure_restorable_backups_and_pending_approvals(bot):
 def test_healthz_answers_for_load_balancers(bot):
     answer = bot.http.get(f"{bot.url}/healthz")
     assert answer.status_code == 200 and answer.text == "ok\n"
+
+
+def test_sites_lists_every_configured_site_with_its_app_and_storage(bot):
+    text = str(bot.command("U_DAVE", "sites")["blocks"])
+    for site in ("acme-jira", "acme-wiki", "spare-jira", "spare-wiki"):
+        assert f"`{site}`" in text
+    assert "Confluence" in text and "storage `managed`" in text
+
+
+def test_estimate_of_a_site_uses_its_last_backup(bot):
+    assert "no finished backup yet" in bot.command("U_ALICE", "estimate acme-wiki")["text"]
+    backup_id = backed_up(bot, "acme-wiki")
+    text = str(bot.command("U_ALICE", "estimate acme-wiki")["blocks"])
+    assert f"sizes of {backup_id}" in text and "Atlassian's reference objective" in text
+
+
+def test_approvals_lists_the_requests_waiting(bot):
+    assert "No restore request" in bot.command("U_ALICE", "approvals")["text"]
+    backup_id = backed_up(bot)
+    request = re.search(r"rr-[a-z0-9]+", bot.command("U_ALICE", f"restore {backup_id}")["text"])
+    listed = str(bot.command("U_DAVE", "approvals")["blocks"])
+    assert request.group(0) in listed and "asked by alice@example.com" in listed
+
+
+def test_cancel_of_a_queued_backup_cancels_it_before_it_starts(bot):
+    with bot.context.sessions.begin() as session:
+        queued = queue_backup(session, "acme-jira", "managed", bot.context.clock(), None)
+        backup_id = queued.id
+    assert "cancelled before it started" in bot.command("U_BOB", f"cancel {backup_id}")["text"]
+    with bot.context.sessions() as session:
+        assert session.get_one(Backup, backup_id).status is BackupStatus.CANCELLED
