@@ -5,6 +5,7 @@ sites on loopback ports (a seeded source and an empty restore target)."""
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -182,6 +183,18 @@ class Bot:
             "X-Slack-Signature": signature or sign(body, stamp),
         }
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
+
+    def backed_up(self, site: str = "acme-jira") -> str:
+        """`/backup now <site>` as Alice, waiting for its Completed notice; the backup id."""
+        reply = self.command("U_ALICE", f"now {site}")
+        found = re.search(r"bk-[a-z0-9]+", reply["text"])
+        assert found, reply["text"]
+        backup_id = found.group(0)
+        self.slack.wait_for(
+            "chat.postMessage",
+            lambda a: backup_id in a.get("text", "") and "Completed" in a["text"],
+        )
+        return backup_id
 
     def response_url(self) -> tuple[str, str]:
         """A fresh response_url on the fake Slack, and the name its calls are recorded under."""

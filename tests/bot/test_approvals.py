@@ -14,15 +14,6 @@ APPROVE = "restore_approve"
 REJECT = "restore_reject"
 
 
-def backed_up(bot, site="acme-jira"):
-    reply = bot.command("U_ALICE", f"now {site}")
-    backup_id = re.search(r"bk-[a-z0-9]+", reply["text"]).group(0)
-    bot.slack.wait_for(
-        "chat.postMessage", lambda a: backup_id in a.get("text", "") and "Completed" in a["text"]
-    )
-    return backup_id
-
-
 def requested(bot, backup_id, target="spare-jira", user="U_ALICE"):
     reply = bot.command(user, f"restore {backup_id} to {target}")
     request_id = re.search(r"rr-[a-z0-9]+", reply["text"]).group(0)
@@ -55,7 +46,7 @@ def answered(bot, name):
 
 
 def test_full_scenario_backup_request_refused_self_approval_second_admin_restores(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     request_id, message = requested(bot, backup_id)
     assert check_message(message) == []
     buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -90,7 +81,7 @@ def test_full_scenario_backup_request_refused_self_approval_second_admin_restore
 
 
 def test_simultaneous_approvals_start_exactly_one_restore(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     request_id, message = requested(bot, backup_id)
     clicks = [
         threading.Thread(target=bot.click, args=(user, APPROVE, request_id, message))
@@ -117,7 +108,7 @@ def test_simultaneous_approvals_start_exactly_one_restore(bot):
 
 
 def test_a_rejected_request_cannot_be_approved_afterwards(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     request_id, message = requested(bot, backup_id)
     bot.click("U_BOB", REJECT, request_id, message)
     bot.slack.wait_for("chat.update", lambda a: "Rejected" in a.get("text", ""))
@@ -127,14 +118,14 @@ def test_a_rejected_request_cannot_be_approved_afterwards(bot):
 
 
 def test_a_withdrawn_request_cannot_be_approved(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     request_id, message = requested(bot, backup_id)
     assert "withdrawn" in bot.command("U_ALICE", f"cancel {request_id}")["text"]
     assert "already decided" in answered(bot, bot.click("U_BOB", APPROVE, request_id, message))
 
 
 def test_an_expired_request_cannot_be_approved(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     request_id, message = requested(bot, backup_id)
     with bot.context.sessions.begin() as session:
         row = session.get_one(RestoreRequest, request_id)
@@ -147,7 +138,7 @@ def test_an_expired_request_cannot_be_approved(bot):
 
 
 def test_an_approver_who_has_lost_a_role_since_is_refused(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     request_id, message = requested(bot, backup_id)
     identities = bot.deployment.services.identities
     without_jira = ConfigRoles.model_validate(

@@ -53,17 +53,8 @@ def test_backup_now_answers_at_once_and_the_notice_follows(bot):
     assert check_message(notice) == []
 
 
-def backed_up(bot, site="acme-jira"):
-    reply = bot.command("U_ALICE", f"now {site}")
-    backup_id = re.search(r"bk-[a-z0-9]+", reply["text"]).group(0)
-    bot.slack.wait_for(
-        "chat.postMessage", lambda a: backup_id in a.get("text", "") and "Completed" in a["text"]
-    )
-    return backup_id
-
-
 def test_the_completion_notice_has_counts_sizes_expiry_and_objectives(bot):
-    backup_id = backed_up(bot, "acme-wiki")
+    backup_id = bot.backed_up("acme-wiki")
     notice = bot.slack.wait_for("chat.postMessage", lambda a: backup_id in a.get("text", ""))
     text = str(notice["blocks"])
     facts = ("acme-wiki", "Completed", "pages", "data ", "attachments", "managed",
@@ -73,7 +64,7 @@ def test_the_completion_notice_has_counts_sizes_expiry_and_objectives(bot):
 
 
 def test_list_and_status_show_status_size_age_and_countdown(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     listed = str(bot.command("U_CAROL", "list acme-jira")["blocks"])
     assert backup_id in listed and "Completed" in listed and "expires in 13 d 23 h" in listed
     status = str(bot.command("U_DAVE", f"status {backup_id}")["blocks"])
@@ -106,12 +97,12 @@ def test_estimate_labels_atlassians_reference_and_our_own(bot):
 
 
 def test_cancel_of_a_finished_backup_says_there_is_nothing_to_stop(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     assert "nothing to stop" in bot.command("U_ALICE", f"cancel {backup_id}")["text"]
 
 
 def test_verify_answers_at_once_and_the_result_follows(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     first = bot.command("U_CAROL", f"verify {backup_id}")
     assert "Verifying" in first["text"]
     # The result goes to the same response_url: the second message posted there.
@@ -122,7 +113,7 @@ def test_verify_answers_at_once_and_the_result_follows(bot):
 
 
 def test_a_restore_preview_changes_nothing_and_comes_back_to_the_asker(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     bot.command("U_ALICE", f"restore {backup_id} to spare-jira preview")
     result = bot.slack.wait_for(
         f"respond/{bot._responses}", lambda a: "Preview" in a.get("text", "")
@@ -132,7 +123,7 @@ def test_a_restore_preview_changes_nothing_and_comes_back_to_the_asker(bot):
 
 
 def test_text_from_atlassian_cannot_mention_a_channel_or_link(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     with bot.context.sessions.begin() as session:
         row = session.get_one(Backup, backup_id)
         row.error = "<!channel> look at <https://evil.example|this>"
@@ -145,7 +136,7 @@ def test_slack_answering_429_on_post_message_is_waited_out_and_the_notice_arrive
     bot.slack.fail_next(
         "chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, **{"Retry-After": "1"}
     )
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     for _ in range(500):
         posts = [
             c
@@ -161,7 +152,7 @@ def test_slack_answering_429_on_post_message_is_waited_out_and_the_notice_arrive
 
 
 def test_app_home_shows_exposure_restorable_backups_and_pending_approvals(bot):
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     event = {
         "token": "x", "team_id": "T0TEAM", "api_app_id": "A1", "type": "event_callback",
         "event_id": "Ev1", "event_time": int(time.time()),
@@ -197,14 +188,14 @@ def test_sites_lists_every_configured_site_with_its_app_and_storage(bot):
 
 def test_estimate_of_a_site_uses_its_last_backup(bot):
     assert "no finished backup yet" in bot.command("U_ALICE", "estimate acme-wiki")["text"]
-    backup_id = backed_up(bot, "acme-wiki")
+    backup_id = bot.backed_up("acme-wiki")
     text = str(bot.command("U_ALICE", "estimate acme-wiki")["blocks"])
     assert f"sizes of {backup_id}" in text and "Atlassian's reference objective" in text
 
 
 def test_approvals_lists_the_requests_waiting(bot):
     assert "No restore request" in bot.command("U_ALICE", "approvals")["text"]
-    backup_id = backed_up(bot)
+    backup_id = bot.backed_up()
     request = re.search(r"rr-[a-z0-9]+", bot.command("U_ALICE", f"restore {backup_id}")["text"])
     listed = str(bot.command("U_DAVE", "approvals")["blocks"])
     assert request.group(0) in listed and "asked by alice@example.com" in listed
