@@ -139,9 +139,9 @@ def backup_notice(row: Backup, result: backup.BackupResult, now: datetime) -> Re
     site, status = row.site.name, result.status
     head = f"*{row.id}* of {span(site)}: *{status}*"
     if status is BackupStatus.FAILED:
-        retry = " A scheduled run is retried in 30 minutes." if row.schedule_id else ""
+        slot = f" (scheduled run {row.schedule_id}, slot {row.slot})" if row.schedule_id else ""
         return Reply(
-            f":x: Backup {head}", (f"Reason: {escape(result.error)}.{retry}",), in_channel=True
+            f":x: Backup {head}{slot}", (f"Reason: {escape(result.error)}.",), in_channel=True
         )
     if status is BackupStatus.CANCELLED:
         return Reply(f":stop_button: Backup {head}; no partial backup is kept.", in_channel=True)
