@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.blocks import render
 from bot.notifier import Notifier
 from commands.approvals import request_message
-from commands.markup import countdown, duration, escape, format_size, span
+from commands.markup import countdown, duration, escape, format_size, instant, span
 from commands.replies import Reply
 from jobs import backup, restore
 from jobs.context import JobContext
@@ -42,10 +42,10 @@ class Reports:
 
     # --- backups ------------------------------------------------------------------------------
 
-    def backup_finished(self, result: backup.BackupResult) -> None:
+    def backup_finished(self, result: backup.BackupResult, retry_at: datetime | None) -> None:
         with self.context.sessions() as session:
             row = session.get_one(Backup, result.backup_id)
-            reply = backup_notice(row, result, self.context.clock())
+            reply = backup_notice(row, result, self.context.clock(), retry_at)
             site = row.site.name
         channel = notifications_channel(self.context.config, site)
         if channel:
@@ -135,13 +135,23 @@ class Reports:
             return request.slack_channel, request.slack_ts
 
 
-def backup_notice(row: Backup, result: backup.BackupResult, now: datetime) -> Reply:
+def backup_notice(
+    row: Backup, result: backup.BackupResult, now: datetime, retry_at: datetime | None = None
+) -> Reply:
     site, status = row.site.name, result.status
     head = f"*{row.id}* of {span(site)}: *{status}*"
     if status is BackupStatus.FAILED:
         slot = f" (scheduled run {row.schedule_id}, slot {row.slot})" if row.schedule_id else ""
+        retry = ""
+        if retry_at is not None:
+            attempt = (row.attempt or 1) + 1
+            retry = f" Next automatic retry: {instant(retry_at)} (attempt {attempt} of 4)."
+        elif row.schedule_id:
+            retry = " No retry is left for this slot."
         return Reply(
-            f":x: Backup {head}{slot}", (f"Reason: {escape(result.error)}.",), in_channel=True
+            f":x: Backup {head}{slot}",
+            (f"Reason: {escape(result.error)}.{retry}",),
+            in_channel=True,
         )
     if status is BackupStatus.CANCELLED:
         return Reply(f":stop_button: Backup {head}; no partial backup is kept.", in_channel=True)

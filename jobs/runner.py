@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -26,17 +26,19 @@ from jobs import backup, restore, restore_job
 from jobs.context import JobContext
 from jobs.verify import UnknownBackup, verify_backup
 from policy.restore import RestoreRefused
-from policy.schedules import next_run, slot_of
-from policy.statuses import RestoreStatus
+from policy.schedules import last_due, next_run, slot_of
+from policy.statuses import BackupStatus, RestoreStatus
 from storage import audit, catalog, restore_requests, schedules
 from storage.artifacts import StorageError
-from storage.models import SYSTEM_ACTOR, RestoreRequest, Schedule
+from storage.models import SYSTEM_ACTOR, Backup, RestoreRequest, Schedule
 from storage.restores import RestoreAlreadyActive
 from storage.snapshot import SnapshotError, VerifyReport
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8
+RETRY_AFTER = timedelta(minutes=30)  # a failed scheduled backup is retried [Atlassian]
+MAX_ATTEMPTS = 4  # the slot's first run and three retries
 PROGRESS_EVERY = 10.0  # seconds between restore progress reports
 
 
@@ -73,7 +75,7 @@ class RestoreOutcome:
 class RunnerEvents(Protocol):
     """What the runner reports; the bot renders and posts it. Called on worker threads."""
 
-    def backup_finished(self, result: backup.BackupResult) -> None: ...
+    def backup_finished(self, result: backup.BackupResult, retry_at: datetime | None) -> None: ...
 
     def verify_finished(
         self, backup_id: str, report: VerifyReport | None, error: str | None, reply: Any
@@ -126,6 +128,10 @@ class JobRunner:
             ids = [s.id for s in schedules.active_schedules(session)]
         for schedule_id in ids:
             self.arm(schedule_id)
+        for schedule_id, slot in self._missed_slots():
+            self._scheduler.add_job(
+                self._catch_up, args=[schedule_id, slot], name=f"catch-up {schedule_id} {slot}"
+            )
 
     def shutdown(self, wait: bool = True) -> None:
         if self._scheduler.running:
@@ -193,34 +199,79 @@ class JobRunner:
         return job.next_run_time if job is not None else None
 
     def _fire(self, schedule_id: str, planned_at: str) -> None:
-        """One scheduled run: claim the slot's fence, queue the backup, plan the next run,
-        then run the backup here. A slot already claimed (a second firing) does nothing."""
+        """A planned run: its slot's first attempt, then the next run is planned."""
         planned = datetime.fromisoformat(planned_at)
+        with self.context.sessions() as session:
+            row = session.get(Schedule, schedule_id)
+            zone = row.timezone if row is not None else "UTC"
+        backup_id = self._claim(schedule_id, slot_of(planned, zone), 1, "scheduled run")
+        self.arm(schedule_id, after=max(planned, self.context.clock()))
+        if backup_id is not None:
+            self._backup(backup_id)
+
+    def _retry(self, schedule_id: str, slot: str, attempt: int) -> None:
+        backup_id = self._claim(schedule_id, slot, attempt, "retry")
+        if backup_id is not None:
+            self._backup(backup_id)
+
+    def _catch_up(self, schedule_id: str, slot: str) -> None:
+        backup_id = self._claim(schedule_id, slot, 1, "catch-up")
+        if backup_id is not None:
+            self._backup(backup_id)
+
+    def _claim(self, schedule_id: str, slot: str, attempt: int, what: str) -> str | None:
+        """Claim the fence of (schedule, slot, attempt) and queue its backup; None when that
+        attempt already ran (a second firing does nothing) or the schedule is gone. A site
+        busy with another backup counts as a failed attempt, so it is retried."""
         now = self.context.clock()
-        backup_id = None
         with self.context.sessions.begin() as session:
             row = session.get(Schedule, schedule_id)
             if row is None or row.removed_at is not None:
-                return
-            slot = slot_of(planned, row.timezone)
-            run = schedules.claim_run(session, schedule_id, slot, 1, now)
-            if run is not None:
-                site, location = row.site.name, row.storage_location.name
-                try:
-                    queued = catalog.queue_backup(
-                        session, site, location, now, None, schedule=(schedule_id, slot, 1)
-                    )
-                    run.backup_id = backup_id = queued.id
-                    outcome = "queued"
-                except catalog.BackupAlreadyActive as busy:
-                    outcome = f"skipped: {busy}"
-                audit.record(
-                    session, now, actor=SYSTEM_ACTOR, action="scheduled run",
-                    target=f"{schedule_id} {slot}", outcome=outcome[:64],
-                )  # fmt: skip
-        self.arm(schedule_id, after=max(planned, now))
-        if backup_id is not None:
-            self._backup(backup_id)
+                return None
+            run = schedules.claim_run(session, schedule_id, slot, attempt, now)
+            if run is None:
+                return None
+            site, location = row.site.name, row.storage_location.name
+            backup_id = None
+            try:
+                queued = catalog.queue_backup(
+                    session, site, location, now, None, schedule=(schedule_id, slot, attempt)
+                )
+                run.backup_id = backup_id = queued.id
+                outcome = "queued"
+            except catalog.BackupAlreadyActive as busy:
+                outcome = f"skipped: {busy}"
+            audit.record(
+                session, now, actor=SYSTEM_ACTOR, action=what,
+                target=f"{schedule_id} {slot} attempt {attempt}", outcome=outcome[:64],
+            )  # fmt: skip
+        if backup_id is None and attempt < MAX_ATTEMPTS:
+            self._plan_retry(schedule_id, slot, attempt + 1)
+        return backup_id
+
+    def _plan_retry(self, schedule_id: str, slot: str, attempt: int) -> datetime:
+        at = self.context.clock() + RETRY_AFTER
+        self._scheduler.add_job(
+            self._retry, trigger="date", run_date=at, args=[schedule_id, slot, attempt],
+            id=f"retry:{schedule_id}:{slot}", name=f"retry {schedule_id} {slot} #{attempt}",
+            replace_existing=True,
+        )  # fmt: skip
+        return at
+
+    def _missed_slots(self) -> list[tuple[str, str]]:
+        """Schedules whose last due slot never ran (the bot was down): one catch-up each,
+        found from our tables, not from APScheduler's."""
+        now = self.context.clock()
+        missed = []
+        with self.context.sessions() as session:
+            for row in schedules.active_schedules(session):
+                due = last_due(schedules.recurrence_of(row), row.created_at, now)
+                if due is None:
+                    continue
+                slot = slot_of(due, row.timezone)
+                if not schedules.slot_ran(session, row.id, slot):
+                    missed.append((row.id, slot))
+        return missed
 
     def cancel(self, job_id: str) -> bool:
         """Ask a running backup or restore to stop; False when none is running."""
@@ -256,7 +307,14 @@ class JobRunner:
             return
         finally:
             self._done(backup_id)
-        self.events.backup_finished(result)
+        retry_at = None
+        if result.status is BackupStatus.FAILED:
+            with self.context.sessions() as session:
+                row = session.get_one(Backup, backup_id)
+                fence = (row.schedule_id, row.slot, row.attempt or 1)
+            if fence[0] and fence[1] and fence[2] < MAX_ATTEMPTS:
+                retry_at = self._plan_retry(fence[0], fence[1], fence[2] + 1)
+        self.events.backup_finished(result, retry_at)
 
     def _verify(self, backup_id: str, reply: Any) -> None:
         try:

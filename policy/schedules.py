@@ -57,6 +57,15 @@ def next_run(recurrence: Recurrence, after: datetime) -> datetime | None:
     raise AssertionError("a daily or weekly schedule always runs within eight days")
 
 
+def last_due(recurrence: Recurrence, since: datetime, now: datetime) -> datetime | None:
+    """The newest run due at or before `now` and after `since` (the schedule's creation);
+    None when none is."""
+    due, moment = None, max(require_aware(since, "since"), now - 8 * DAY)
+    while (upcoming := next_run(recurrence, moment)) is not None and upcoming <= now:
+        due = moment = upcoming
+    return due
+
+
 @dataclass(frozen=True)
 class DailyVerdict:
     allowed: bool

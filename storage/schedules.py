@@ -61,6 +61,14 @@ def active_schedules(session: Session, site: str | None = None) -> Sequence[Sche
     return session.scalars(query.order_by(Site.name, Schedule.created_at)).all()
 
 
+def slot_ran(session: Session, schedule_id: str, slot: str) -> bool:
+    """Whether any attempt of the slot was claimed."""
+    query = select(ScheduleRun.id).where(
+        ScheduleRun.schedule_id == schedule_id, ScheduleRun.slot == slot
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
 def claim_run(
     session: Session, schedule_id: str, slot: str, attempt: int, now: datetime
 ) -> ScheduleRun | None:

@@ -1,11 +1,13 @@
 """Schedules from Slack: made, listed with their next run, fired once per slot, removed."""
 
 import re
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 from policy.statuses import BackupStatus
 from storage.catalog import finish_backup, queue_backup, start_backup
-from storage.models import Backup, ScheduleRun
+from storage.models import Backup, Schedule, ScheduleRun
 
 
 def schedule_id(reply):
@@ -74,3 +76,37 @@ def test_daily_is_refused_for_a_jira_site_beyond_atlassians_rpo_row(bot):
     text = bot.command("U_ALICE", "schedule acme-jira daily at 02:00")["text"]
     assert "daily backup isn't available for this size" in text and "weekly" in text
     assert "sc-" in bot.command("U_ALICE", "schedule acme-jira weekly on sat at 02:00")["text"]
+
+
+def test_a_failed_scheduled_backup_is_retried_in_30_minutes_and_the_notice_says_so(bot):
+    store = Path(bot.context.config.storage["managed"].path)
+    shutil.rmtree(store, ignore_errors=True)
+    store.write_text("not a folder: every write fails")
+    sid = schedule_id(bot.command("U_ALICE", "schedule acme-wiki daily at 04:00 tz UTC"))
+    runner = bot.deployment.services.runner
+    planned = runner.next_run_of(sid)
+    before = bot.context.clock()
+    runner._fire(sid, planned.isoformat())
+    notice = bot.slack.wait_for("chat.postMessage", lambda a: "Failed" in a.get("text", ""))
+    assert "Next automatic retry" in str(notice["blocks"]) and "attempt 2 of 4" in str(
+        notice["blocks"]
+    )
+    retry = runner.scheduler.get_job(f"retry:{sid}:{planned.date().isoformat()}")
+    assert list(retry.args) == [sid, planned.date().isoformat(), 2]
+    assert timedelta(minutes=29) < retry.next_run_time - before <= timedelta(minutes=31)
+
+
+def test_a_slot_missed_while_the_bot_was_down_runs_once_at_start_up(bot):
+    sid = schedule_id(bot.command("U_ALICE", "schedule acme-wiki daily at 00:00 tz UTC"))
+    with bot.context.sessions.begin() as session:  # as if made two days ago, never run since
+        session.get_one(Schedule, sid).created_at -= timedelta(days=2)
+    runner = bot.deployment.services.runner
+    runner.start()  # what a restart does: plan every schedule, then catch up
+    runner.start()  # and a second start-up finds the slot claimed
+    notice = bot.slack.wait_for(
+        "chat.postMessage", lambda a: "Completed" in a.get("text", "") and "acme-wiki" in a["text"]
+    )
+    with bot.context.sessions() as session:
+        backups = session.query(Backup).filter_by(schedule_id=sid).all()
+    assert len(backups) == 1 and backups[0].id in notice["text"]
+    assert backups[0].slot == bot.context.clock().date().isoformat()

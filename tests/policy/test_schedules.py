@@ -6,7 +6,7 @@ import pytest
 
 from policy.frequency import Frequency
 from policy.products import Product
-from policy.schedules import Recurrence, check_daily, next_run, slot_of
+from policy.schedules import Recurrence, check_daily, last_due, next_run, slot_of
 
 GB = 10**9
 BERLIN = "Europe/Berlin"
@@ -80,3 +80,11 @@ def test_daily_follows_atlassians_rpo_row(product, data, allowed, says):
 def test_a_site_whose_last_backup_took_more_than_a_day_cannot_run_daily():
     assert not check_daily(Product.CONFLUENCE, GB, 0, timedelta(hours=25)).allowed
     assert check_daily(Product.CONFLUENCE, GB, 0, timedelta(hours=24)).allowed
+
+
+def test_the_last_due_run_is_the_newest_one_not_after_now():
+    schedule = daily("02:00", "UTC")
+    created = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    assert last_due(schedule, created, now) == datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    assert last_due(schedule, now - timedelta(minutes=5), now) is None  # created just now
