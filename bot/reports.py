@@ -11,6 +11,7 @@ from commands.markup import countdown, duration, escape, format_size, instant, s
 from commands.replies import Reply
 from jobs import backup, restore
 from jobs.context import JobContext
+from jobs.maintenance import SweepReport
 from jobs.runner import Preview, RestoreOutcome
 from policy.objectives import reference_objectives
 from policy.statuses import BackupStatus, RestoreStatus
@@ -126,6 +127,17 @@ class Reports:
         channel = notifications_channel(self.context.config, site)
         if channel and (thread is None or channel != thread[0]):
             self.notifier.post(channel, render(reply))
+
+    def swept(self, report: SweepReport) -> None:
+        """Requests that lapsed: their approval messages lose their buttons."""
+        now = self.context.clock()
+        for request_id in report.requests_expired:
+            with self.context.sessions() as session:
+                request = session.get_one(RestoreRequest, request_id)
+                where = (request.slack_channel, request.slack_ts)
+                message = request_message(request, now)
+            if where[0] and where[1]:
+                self.notifier.update(where[0], where[1], render(message))
 
     def _thread_of(self, request_id: str) -> tuple[str, str] | None:
         with self.context.sessions() as session:

@@ -17,12 +17,13 @@ from typing import Any, Protocol
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
 
 from atlassian.errors import AtlassianError
 from atlassian.importer import RestoreResult
 from atlassian.restore_plan import RestorePlan, RestoreScope, ScopeNotFound
 from atlassian.restore_verify import Difference
-from jobs import backup, restore, restore_job
+from jobs import backup, maintenance, restore, restore_job
 from jobs.context import JobContext
 from jobs.verify import UnknownBackup, verify_backup
 from policy.restore import RestoreRefused
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_WORKERS = 8
 RETRY_AFTER = timedelta(minutes=30)  # a failed scheduled backup is retried [Atlassian]
 MAX_ATTEMPTS = 4  # the slot's first run and three retries
+MAINTENANCE_EVERY = timedelta(minutes=5)
 PROGRESS_EVERY = 10.0  # seconds between restore progress reports
 
 
@@ -89,6 +91,8 @@ class RunnerEvents(Protocol):
 
     def restore_finished(self, outcome: RestoreOutcome) -> None: ...
 
+    def swept(self, report: maintenance.SweepReport) -> None: ...
+
 
 def _job_id(schedule_id: str) -> str:
     return f"schedule:{schedule_id}"
@@ -128,6 +132,11 @@ class JobRunner:
             ids = [s.id for s in schedules.active_schedules(session)]
         for schedule_id in ids:
             self.arm(schedule_id)
+        self._scheduler.add_job(
+            self._maintain, trigger="interval", seconds=MAINTENANCE_EVERY.total_seconds(),
+            id="maintenance", name="maintenance", replace_existing=True,
+            next_run_time=self.context.clock(),
+        )  # fmt: skip
         for schedule_id, slot in self._missed_slots():
             self._scheduler.add_job(
                 self._catch_up, args=[schedule_id, slot], name=f"catch-up {schedule_id} {slot}"
@@ -248,6 +257,20 @@ class JobRunner:
         if backup_id is None and attempt < MAX_ATTEMPTS:
             self._plan_retry(schedule_id, slot, attempt + 1)
         return backup_id
+
+    def _maintain(self) -> None:
+        """The maintenance pass; a scheduled backup a dead process left behind gets its retry."""
+        report = maintenance.sweep(self.context)
+        with self.context.sessions() as session:
+            stranded = [
+                (b.schedule_id, b.slot, b.attempt or 1)
+                for b in session.scalars(select(Backup).where(Backup.id.in_(report.interrupted)))
+                if b.schedule_id and b.slot
+            ]
+        for schedule_id, slot, attempt in stranded:
+            if attempt < MAX_ATTEMPTS:
+                self._plan_retry(schedule_id, slot, attempt + 1)
+        self.events.swept(report)
 
     def _plan_retry(self, schedule_id: str, slot: str, attempt: int) -> datetime:
         at = self.context.clock() + RETRY_AFTER

@@ -148,3 +148,17 @@ def test_an_approver_who_has_lost_a_role_since_is_refused(bot):
     identities.forget()
     assert "not a Jira admin" in answered(bot, bot.click("U_BOB", APPROVE, request_id, message))
     assert request_row(bot, request_id).status is RestoreRequestStatus.PENDING
+
+
+def test_maintenance_expires_a_lapsed_request_and_its_message_loses_its_buttons(bot):
+    backup_id = bot.backed_up()
+    request_id, message = requested(bot, backup_id)
+    with bot.context.sessions.begin() as session:
+        row = session.get_one(RestoreRequest, request_id)
+        row.expires_at = row.created_at + timedelta(seconds=1)
+    threading.Event().wait(1.1)
+    bot.deployment.services.runner._maintain()
+    update = bot.slack.wait_for("chat.update", lambda a: "Expired" in a.get("text", ""))
+    assert update["ts"] == message["ts"]
+    assert not any(b["type"] == "actions" for b in update["blocks"])
+    assert request_row(bot, request_id).status is RestoreRequestStatus.EXPIRED

@@ -1,0 +1,89 @@
+"""The maintenance pass (every 5 minutes and at start-up): expiry, requests that lapsed, and
+work a dead process left In Progress.
+
+- Backups with `now ≥ expires_at` become `Expired` (ARCHITECTURE §1). Managed storage deletes
+  their data; an organization's bucket keeps it unless its location says `delete_expired`.
+  The manifest goes first, so a half-deleted backup is never taken for one.
+- Pending restore requests past their expiry become `Expired` (their messages are then
+  updated by the caller).
+- Backups and restores whose heartbeat stopped become `Failed` ("interrupted").
+Database work is set-based and done first; deleting data follows, outside the transaction.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+
+from jobs.context import JobContext
+from policy.retention import StorageOwner
+from policy.statuses import RESTORABLE_BACKUP_STATUSES, BackupStatus
+from storage import audit, catalog, restore_requests, restores
+from storage.artifacts import StorageError
+from storage.models import SYSTEM_ACTOR, Backup, Site, StorageLocation
+from storage.snapshot import backup_folder, manifest_key_of
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepReport:
+    expired: list[str] = field(default_factory=list)  # backup ids
+    deleted: list[str] = field(default_factory=list)  # backup ids whose data was deleted
+    kept: list[str] = field(default_factory=list)  # expired, data kept (organization bucket)
+    requests_expired: list[str] = field(default_factory=list)  # restore request ids
+    interrupted: list[str] = field(default_factory=list)  # backup and restore ids
+    problems: list[str] = field(default_factory=list)  # deletions that failed (retried next pass)
+
+
+def sweep(context: JobContext) -> SweepReport:
+    now = context.clock()
+    report = SweepReport()
+    to_delete: list[tuple[str, str, str]] = []  # (backup id, site, location)
+    with context.sessions.begin() as session:
+        report.interrupted = [b.id for b in catalog.mark_interrupted(session, now)]
+        report.interrupted += [r.id for r in restores.mark_interrupted(session, now)]
+        due = session.execute(
+            select(Backup.id, Site.name, StorageLocation.name)
+            .join(Site, Backup.site_id == Site.id)
+            .join(StorageLocation, Backup.storage_location_id == StorageLocation.id)
+            .where(Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)), Backup.expires_at <= now)
+        ).all()
+        if due:
+            session.execute(
+                update(Backup)
+                .where(Backup.id.in_([row[0] for row in due]))
+                .values(status=BackupStatus.EXPIRED)
+                .execution_options(synchronize_session=False)
+            )
+        for backup_id, site, location in due:
+            report.expired.append(backup_id)
+            settings = context.config.storage.get(location)
+            if settings is not None and (
+                settings.owner is StorageOwner.MANAGED or settings.delete_expired
+            ):
+                to_delete.append((backup_id, site, location))
+            else:
+                report.kept.append(backup_id)
+            audit.record(
+                session, now, actor=SYSTEM_ACTOR, action="expire", target=backup_id,
+                outcome="Expired", detail={"site": site, "storage": location},
+            )  # fmt: skip
+        report.requests_expired = [r.id for r in restore_requests.expire_overdue(session, now)]
+    for backup_id, site, location in to_delete:
+        try:
+            delete_backup_data(context, site, location, backup_id)
+            report.deleted.append(backup_id)
+        except StorageError as error:
+            logger.warning("deleting expired %s failed: %s", backup_id, error)
+            report.problems.append(f"{backup_id}: {error}")
+    return report
+
+
+def delete_backup_data(context: JobContext, site: str, location: str, backup_id: str) -> None:
+    """Every object of the backup, the manifest first. Attachment content shared by other
+    backups (content-addressed) is not the backup's own and stays."""
+    store = context.open_store(context.config.storage[location], context.environment)
+    store.delete(manifest_key_of(site, backup_id))
+    for info in list(store.list(backup_folder(site, backup_id))):
+        store.delete(info.key)

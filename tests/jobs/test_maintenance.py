@@ -1,0 +1,122 @@
+"""The maintenance pass: expiry exactly at `expires_at`, data deleted or kept by location, lapsed
+requests, and idempotence. Time is moved through the context's clock, never slept."""
+
+import dataclasses
+from datetime import timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from jobs import backup, maintenance
+from policy.statuses import BackupStatus, RestoreRequestStatus
+from storage import restore_requests
+from storage.artifacts import open_store
+from storage.catalog import sync_configuration
+from storage.config import S3Storage
+from storage.models import AuditEntry, Backup, RestoreRequest
+from storage.snapshot import backup_folder
+
+
+@pytest.fixture
+def org_buckets(tmp_path, monkeypatch):
+    """Two organization buckets in moto's S3: one keeps expired backups, one deletes them."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFORTESTS")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-for-tests")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    with mock_aws():
+        for bucket in ("org-keep", "org-delete"):
+            boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+        yield
+
+
+def with_org_locations(site, tmp_path):
+    storage = dict(site.context.config.storage)
+    storage["org-keep"] = S3Storage(kind="s3", bucket="org-keep", region="us-east-1")
+    storage["org-delete"] = S3Storage(
+        kind="s3", bucket="org-delete", region="us-east-1", delete_expired=True
+    )
+    config = site.context.config.model_copy(update={"storage": storage})
+    context = dataclasses.replace(site.context, config=config)
+    with context.sessions.begin() as session:
+        sync_configuration(session, config, context.clock())
+    return context
+
+
+def backed_up(context, location):
+    queued = backup.queue(context, "sb-jira", location, "alice@example.com")
+    result = backup.run(context, queued.id)
+    assert result.status is BackupStatus.COMPLETED
+    return queued.id
+
+
+def at(context, moment):
+    return dataclasses.replace(context, clock=lambda: moment)
+
+
+def stored(context, location, backup_id):
+    store = open_store(context.config.storage[location], context.environment)
+    return [info.key for info in store.list(backup_folder("sb-jira", backup_id))]
+
+
+def status(context, backup_id):
+    with context.sessions() as session:
+        return session.get_one(Backup, backup_id).status
+
+
+def test_a_managed_backup_expires_at_its_instant_and_its_data_is_deleted(
+    deployment, tmp_path, org_buckets
+):
+    context = with_org_locations(deployment(), tmp_path)
+    backup_id = backed_up(context, "managed")
+    with context.sessions() as session:
+        expires = session.get_one(Backup, backup_id).expires_at
+    early = maintenance.sweep(at(context, expires - timedelta(seconds=1)))
+    assert early.expired == [] and status(context, backup_id) is BackupStatus.COMPLETED
+    report = maintenance.sweep(at(context, expires))
+    assert report.expired == report.deleted == [backup_id]
+    assert status(context, backup_id) is BackupStatus.EXPIRED
+    assert stored(context, "managed", backup_id) == []
+    with context.sessions() as session:
+        entry = session.query(AuditEntry).filter_by(action="expire", target=backup_id).one()
+        assert entry.outcome == "Expired"
+    again = maintenance.sweep(at(context, expires + timedelta(days=1)))
+    assert again.expired == [] and again.deleted == []
+
+
+def test_an_organization_bucket_keeps_expired_data_unless_it_says_delete_expired(
+    deployment, tmp_path, org_buckets
+):
+    context = with_org_locations(deployment(), tmp_path)
+    kept = backed_up(context, "org-keep")
+    with context.sessions() as session:
+        expires = session.get_one(Backup, kept).expires_at
+    assert expires - session.get_one(Backup, kept).created_at == timedelta(days=30)
+    report = maintenance.sweep(at(context, expires))
+    assert report.kept == [kept] and stored(context, "org-keep", kept) != []
+    deleted = backed_up(context, "org-delete")
+    with context.sessions() as session:
+        expires = session.get_one(Backup, deleted).expires_at
+    report = maintenance.sweep(at(context, expires))
+    assert report.deleted == [deleted] and stored(context, "org-delete", deleted) == []
+    assert status(context, kept) is status(context, deleted) is BackupStatus.EXPIRED
+
+
+def test_a_pending_restore_request_past_its_expiry_becomes_expired(deployment):
+    context = deployment().context
+    backup_id = backed_up(context, "managed")
+    now = context.clock()
+    with context.sessions.begin() as session:
+        request = restore_requests.create_request(
+            session, now, backup_id=backup_id, target_site="sb-jira", scope=None,
+            requested_by="alice@example.com", requested_by_slack="U1", ttl=timedelta(hours=24),
+        )  # fmt: skip
+        request_id = request.id
+    assert maintenance.sweep(at(context, now + timedelta(hours=23))).requests_expired == []
+    report = maintenance.sweep(at(context, now + timedelta(hours=24)))
+    assert report.requests_expired == [request_id]
+    with context.sessions() as session:
+        assert session.get_one(RestoreRequest, request_id).status is RestoreRequestStatus.EXPIRED
