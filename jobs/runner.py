@@ -41,6 +41,7 @@ DEFAULT_WORKERS = 8
 RETRY_AFTER = timedelta(minutes=30)  # a failed scheduled backup is retried [Atlassian]
 MAX_ATTEMPTS = 4  # the slot's first run and three retries
 MAINTENANCE_EVERY = timedelta(minutes=5)
+DAY = timedelta(days=1)
 PROGRESS_EVERY = 10.0  # seconds between restore progress reports
 
 
@@ -125,22 +126,27 @@ class JobRunner:
         return self._scheduler
 
     def start(self) -> None:
-        """Start the pool and plan every active schedule's next run from our tables."""
+        """Start the pool, plan every active schedule's next run and any missed slot's
+        catch-up from our tables (two queries, however many schedules), and the maintenance."""
         if not self._scheduler.running:
             self._scheduler.start()
+        now = self.context.clock()
         with self.context.sessions() as session:
-            ids = [s.id for s in schedules.active_schedules(session)]
-        for schedule_id in ids:
-            self.arm(schedule_id)
+            rows = schedules.active_schedules(session)
+            plans = [(r.id, r.timezone, r.created_at, schedules.recurrence_of(r)) for r in rows]
+            ran = schedules.slots_run_since(session, (now - 9 * DAY).date().isoformat())
+        for schedule_id, zone, created_at, recurrence in plans:
+            self._plan_run(schedule_id, next_run(recurrence, now))
+            due = last_due(recurrence, created_at, now)
+            if due is not None and (schedule_id, slot_of(due, zone)) not in ran:
+                self._scheduler.add_job(
+                    self._catch_up, args=[schedule_id, slot_of(due, zone)],
+                    name=f"catch-up {schedule_id}",
+                )  # fmt: skip
         self._scheduler.add_job(
             self._maintain, trigger="interval", seconds=MAINTENANCE_EVERY.total_seconds(),
-            id="maintenance", name="maintenance", replace_existing=True,
-            next_run_time=self.context.clock(),
+            id="maintenance", name="maintenance", replace_existing=True, next_run_time=now,
         )  # fmt: skip
-        for schedule_id, slot in self._missed_slots():
-            self._scheduler.add_job(
-                self._catch_up, args=[schedule_id, slot], name=f"catch-up {schedule_id} {slot}"
-            )
 
     def shutdown(self, wait: bool = True) -> None:
         if self._scheduler.running:
@@ -190,6 +196,9 @@ class JobRunner:
             at = None
             if row is not None and row.removed_at is None:
                 at = next_run(schedules.recurrence_of(row), after or self.context.clock())
+        return self._plan_run(schedule_id, at)
+
+    def _plan_run(self, schedule_id: str, at: datetime | None) -> datetime | None:
         if at is None:
             self.disarm(schedule_id)
             return None
@@ -280,21 +289,6 @@ class JobRunner:
             replace_existing=True,
         )  # fmt: skip
         return at
-
-    def _missed_slots(self) -> list[tuple[str, str]]:
-        """Schedules whose last due slot never ran (the bot was down): one catch-up each,
-        found from our tables, not from APScheduler's."""
-        now = self.context.clock()
-        missed = []
-        with self.context.sessions() as session:
-            for row in schedules.active_schedules(session):
-                due = last_due(schedules.recurrence_of(row), row.created_at, now)
-                if due is None:
-                    continue
-                slot = slot_of(due, row.timezone)
-                if not schedules.slot_ran(session, row.id, slot):
-                    missed.append((row.id, slot))
-        return missed
 
     def cancel(self, job_id: str) -> bool:
         """Ask a running backup or restore to stop; False when none is running."""

@@ -61,12 +61,10 @@ def active_schedules(session: Session, site: str | None = None) -> Sequence[Sche
     return session.scalars(query.order_by(Site.name, Schedule.created_at)).all()
 
 
-def slot_ran(session: Session, schedule_id: str, slot: str) -> bool:
-    """Whether any attempt of the slot was claimed."""
-    query = select(ScheduleRun.id).where(
-        ScheduleRun.schedule_id == schedule_id, ScheduleRun.slot == slot
-    )
-    return session.scalars(query.limit(1)).first() is not None
+def slots_run_since(session: Session, first_slot: str) -> set[tuple[str, str]]:
+    """(schedule id, slot) of every slot claimed from `first_slot` (a local date) on."""
+    query = select(ScheduleRun.schedule_id, ScheduleRun.slot).where(ScheduleRun.slot >= first_slot)
+    return {(schedule_id, slot) for schedule_id, slot in session.execute(query)}
 
 
 def claim_run(
