@@ -11,7 +11,7 @@ from commands.markup import countdown, duration, escape, format_size, instant, s
 from commands.replies import Reply
 from jobs import backup, restore
 from jobs.context import JobContext
-from jobs.maintenance import SweepReport
+from jobs.maintenance import ExpiryWarning, SweepReport
 from jobs.runner import Preview, RestoreOutcome
 from policy.objectives import reference_objectives
 from policy.statuses import BackupStatus, RestoreStatus
@@ -129,8 +129,13 @@ class Reports:
             self.notifier.post(channel, render(reply))
 
     def swept(self, report: SweepReport) -> None:
-        """Requests that lapsed: their approval messages lose their buttons."""
+        """Expiry warnings go to the site's channel; requests that lapsed have their approval
+        messages lose their buttons."""
         now = self.context.clock()
+        for warning in report.warnings:
+            channel = notifications_channel(self.context.config, warning.site)
+            if channel:
+                self.notifier.post(channel, render(warning_notice(warning, now)))
         for request_id in report.requests_expired:
             with self.context.sessions() as session:
                 request = session.get_one(RestoreRequest, request_id)
@@ -188,6 +193,23 @@ def backup_notice(
             f"{result.failed_items:,} item(s) could not be backed up; the first:\n{shown}"
         )
     return Reply(f"{icon} Backup {head}", tuple(sections), in_channel=True)
+
+
+def warning_notice(warning: ExpiryWarning, now: datetime) -> Reply:
+    site, backup_id = span(warning.site), warning.backup_id
+    head = f"Backup *{backup_id}* of {site} {countdown(warning.expires_at, now)}"
+    if warning.last_run_failed:
+        return Reply(
+            f":rotating_light: {head}, and the newest backup of {site} *Failed*",
+            (
+                f"When {backup_id} expires, nothing of {site} will be restorable. "
+                f"Back it up now: `/backup now {warning.site}`.",
+            ),
+            in_channel=True,
+        )
+    return Reply(
+        f":hourglass: {head}: it is the newest restorable backup of {site}.", in_channel=True
+    )
 
 
 def preview_reply(preview: Preview) -> Reply:

@@ -11,19 +11,32 @@ Database work is set-based and done first; deleting data follows, outside the tr
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from jobs.context import JobContext
 from policy.retention import StorageOwner
 from policy.statuses import RESTORABLE_BACKUP_STATUSES, BackupStatus
+from policy.warnings import due_lead
 from storage import audit, catalog, restore_requests, restores
 from storage.artifacts import StorageError
-from storage.models import SYSTEM_ACTOR, Backup, Site, StorageLocation
+from storage.models import SYSTEM_ACTOR, AuditEntry, Backup, Site, StorageLocation
 from storage.snapshot import backup_folder, manifest_key_of
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExpiryWarning:
+    site: str
+    backup_id: str
+    expires_at: datetime
+    lead_hours: int
+    last_run_failed: bool  # the site's newest backup failed: soon nothing will be restorable
 
 
 @dataclass
@@ -34,6 +47,7 @@ class SweepReport:
     requests_expired: list[str] = field(default_factory=list)  # restore request ids
     interrupted: list[str] = field(default_factory=list)  # backup and restore ids
     problems: list[str] = field(default_factory=list)  # deletions that failed (retried next pass)
+    warnings: list[ExpiryWarning] = field(default_factory=list)
 
 
 def sweep(context: JobContext) -> SweepReport:
@@ -70,6 +84,7 @@ def sweep(context: JobContext) -> SweepReport:
                 outcome="Expired", detail={"site": site, "storage": location},
             )  # fmt: skip
         report.requests_expired = [r.id for r in restore_requests.expire_overdue(session, now)]
+        report.warnings = _warnings(session, context, now)
     for backup_id, site, location in to_delete:
         try:
             delete_backup_data(context, site, location, backup_id)
@@ -78,6 +93,70 @@ def sweep(context: JobContext) -> SweepReport:
             logger.warning("deleting expired %s failed: %s", backup_id, error)
             report.problems.append(f"{backup_id}: {error}")
     return report
+
+
+WARNING_ACTION = "expiry warning"
+
+
+def _warnings(session: Session, context: JobContext, now: datetime) -> list[ExpiryWarning]:
+    """Warnings due now (`policy.warnings`), each recorded in the audit log, which is also
+    how a lead time already announced is known."""
+    settings = context.config.warnings
+    restorable: list[tuple[str, str, datetime]] = [
+        (backup_id, site, expires)
+        for backup_id, site, expires in session.execute(
+            select(Backup.id, Site.name, Backup.expires_at)
+            .join(Site, Backup.site_id == Site.id)
+            .where(Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)), Backup.expires_at > now)
+            .order_by(Site.name, Backup.created_at.desc())
+        )
+    ]
+    candidates = restorable if settings.every_backup else _newest_per_site(restorable)
+    if not candidates:
+        return []
+    said = {
+        target
+        for target in session.scalars(
+            select(AuditEntry.target).where(
+                AuditEntry.action == WARNING_ACTION,
+                AuditEntry.target.in_(
+                    [f"{b} {h}h" for b, _, _ in candidates for h in settings.lead_hours]
+                ),
+            )
+        )
+    }
+    newest_status = dict(
+        session.execute(
+            select(Site.name, Backup.status)
+            .join(Site, Backup.site_id == Site.id)
+            .order_by(Backup.created_at)
+        ).all()
+    )  # later rows win: each site's newest backup
+    warnings = []
+    for backup_id, site, expires in candidates:
+        announced = [h for h in settings.lead_hours if f"{backup_id} {h}h" in said]
+        lead, record = due_lead(expires, now, settings.lead_hours, announced)
+        for hours in record:
+            audit.record(
+                session, now, actor=SYSTEM_ACTOR, action=WARNING_ACTION,
+                target=f"{backup_id} {hours}h", outcome="sent" if hours == lead else "skipped",
+            )  # fmt: skip
+        if lead is not None:
+            failed = newest_status.get(site) is BackupStatus.FAILED
+            warnings.append(ExpiryWarning(site, backup_id, expires, lead, failed))
+    return warnings
+
+
+def _newest_per_site(
+    rows: Sequence[tuple[str, str, datetime]],
+) -> list[tuple[str, str, datetime]]:
+    seen: set[str] = set()
+    newest = []
+    for row in rows:  # ordered by site, newest first
+        if row[1] not in seen:
+            seen.add(row[1])
+            newest.append(row)
+    return newest
 
 
 def delete_backup_data(context: JobContext, site: str, location: str, backup_id: str) -> None:

@@ -110,3 +110,16 @@ def test_a_slot_missed_while_the_bot_was_down_runs_once_at_start_up(bot):
         backups = session.query(Backup).filter_by(schedule_id=sid).all()
     assert len(backups) == 1 and backups[0].id in notice["text"]
     assert backups[0].slot == bot.context.clock().date().isoformat()
+
+
+def test_an_expiry_warning_is_posted_to_the_sites_channel(bot):
+    backup_id = bot.backed_up("acme-wiki")
+    with bot.context.sessions.begin() as session:
+        row = session.get_one(Backup, backup_id)
+        row.expires_at = bot.context.clock() + timedelta(hours=23)
+    bot.deployment.services.runner._maintain()
+    warning = bot.slack.wait_for(
+        "chat.postMessage", lambda a: ":hourglass:" in a.get("text", "") and backup_id in a["text"]
+    )
+    assert warning["channel"] == "C0NOTIFY"
+    assert "newest restorable backup of `acme-wiki`" in warning["text"]

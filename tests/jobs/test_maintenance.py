@@ -12,7 +12,7 @@ from jobs import backup, maintenance
 from policy.statuses import BackupStatus, RestoreRequestStatus
 from storage import restore_requests
 from storage.artifacts import open_store
-from storage.catalog import sync_configuration
+from storage.catalog import finish_backup, queue_backup, sync_configuration
 from storage.config import S3Storage
 from storage.models import AuditEntry, Backup, RestoreRequest
 from storage.snapshot import backup_folder
@@ -120,3 +120,47 @@ def test_a_pending_restore_request_past_its_expiry_becomes_expired(deployment):
     assert report.requests_expired == [request_id]
     with context.sessions() as session:
         assert session.get_one(RestoreRequest, request_id).status is RestoreRequestStatus.EXPIRED
+
+
+def test_the_newest_restorable_backup_is_warned_about_once_at_each_lead_time(deployment):
+    context = deployment().context
+    older = backed_up(context, "managed")
+    newest = backed_up(context, "managed")
+    with context.sessions() as session:
+        expires = session.get_one(Backup, newest).expires_at
+        older_expires = session.get_one(Backup, older).expires_at
+    assert older_expires <= expires
+    early = maintenance.sweep(at(context, expires - timedelta(hours=72, seconds=1)))
+    assert early.warnings == []
+    first = maintenance.sweep(at(context, expires - timedelta(hours=72)))
+    assert [(w.backup_id, w.lead_hours) for w in first.warnings] == [(newest, 72)]
+    assert maintenance.sweep(at(context, expires - timedelta(hours=30))).warnings == []
+    second = maintenance.sweep(at(context, expires - timedelta(hours=24)))
+    assert [(w.backup_id, w.lead_hours, w.last_run_failed) for w in second.warnings] == [
+        (newest, 24, False)
+    ]
+    with context.sessions() as session:
+        sent = session.query(AuditEntry).filter_by(action="expiry warning").count()
+    assert sent == 2
+
+
+def test_the_warning_is_louder_when_the_sites_newest_backup_failed(deployment):
+    context = deployment().context
+    newest = backed_up(context, "managed")
+    with context.sessions.begin() as session:
+        expires = session.get_one(Backup, newest).expires_at
+        failed = queue_backup(session, "sb-jira", "managed", context.clock(), None)
+        finish_backup(
+            session,
+            failed,
+            context.clock(),
+            status=BackupStatus.FAILED,
+            data_bytes=None,
+            attachment_bytes=None,
+            item_counts=None,
+            error="boom",
+        )
+    report = maintenance.sweep(at(context, expires - timedelta(hours=24)))
+    assert [(w.backup_id, w.lead_hours, w.last_run_failed) for w in report.warnings] == [
+        (newest, 24, True)
+    ]
