@@ -36,7 +36,7 @@ from policy.statuses import (
     RestoreRequestStatus,
 )
 from storage import audit, restore_requests, schedules
-from storage.catalog import BackupAlreadyActive
+from storage.catalog import BackupAlreadyActive, SiteBeingRestored
 from storage.models import AuditEntry, Backup, Restore, RestoreRequest, Schedule, Site
 from storage.restores import restore_throughput
 
@@ -255,6 +255,8 @@ class Handlers:
             raise _Refusal(
                 f":hourglass: {escape(busy)}: wait for it, or `/backup cancel` it."
             ) from None
+        except SiteBeingRestored as restoring:
+            raise _Refusal(f":hourglass: {escape(restoring)}.") from None
         self.runner.backup(queued.id)
         channel = self.channel_of(action.site)
         where = f" in <#{channel}>" if channel else ""

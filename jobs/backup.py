@@ -26,7 +26,7 @@ from atlassian.transport import SiteClient
 from jobs.context import JobContext, site_client
 from jobs.heartbeat import Heartbeat
 from policy.statuses import BackupStatus
-from storage import catalog
+from storage import catalog, restores
 from storage.artifacts import ArtifactStore, StorageError
 from storage.config import AttachmentPolicy, ConfigError
 from storage.config import Site as SiteConfig
@@ -81,12 +81,17 @@ class BackupCancelled(Exception):
 def queue(context: JobContext, site: str, storage: str | None, requested_by: str | None) -> Backup:
     """A `Queued` backup of `site` into `storage` (default: the site's configured storage).
 
-    Raises catalog.BackupAlreadyActive when the site already has one queued or running.
+    Raises catalog.BackupAlreadyActive when the site already has one queued or running, and
+    catalog.SiteBeingRestored while a restore into it is under way (a backup taken then would
+    hold a half-restored site).
     """
     site_config = context.config.sites[site]
     location = storage or site_config.storage
     now = context.clock()
     with context.sessions.begin() as session:
+        restoring = restores.active_restore_into(session, site)
+        if restoring is not None:
+            raise catalog.SiteBeingRestored(site, restoring.id)
         catalog.sync_configuration(session, context.config, now)
         return catalog.queue_backup(session, site, location, now, requested_by)
 

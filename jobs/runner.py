@@ -29,7 +29,7 @@ from jobs.verify import UnknownBackup, verify_backup
 from policy.restore import RestoreRefused
 from policy.schedules import last_due, next_run, slot_of
 from policy.statuses import BackupStatus, RestoreStatus
-from storage import audit, catalog, restore_requests, schedules
+from storage import audit, catalog, restore_requests, restores, schedules
 from storage.artifacts import StorageError
 from storage.models import SYSTEM_ACTOR, Backup, RestoreRequest, Schedule
 from storage.restores import RestoreAlreadyActive
@@ -251,13 +251,16 @@ class JobRunner:
                 return None
             site, location = row.site.name, row.storage_location.name
             backup_id = None
+            restoring = restores.active_restore_into(session, site)
             try:
+                if restoring is not None:
+                    raise catalog.SiteBeingRestored(site, restoring.id)
                 queued = catalog.queue_backup(
                     session, site, location, now, None, schedule=(schedule_id, slot, attempt)
                 )
                 run.backup_id = backup_id = queued.id
                 outcome = "queued"
-            except catalog.BackupAlreadyActive as busy:
+            except (catalog.BackupAlreadyActive, catalog.SiteBeingRestored) as busy:
                 outcome = f"skipped: {busy}"
             audit.record(
                 session, now, actor=SYSTEM_ACTOR, action=what,

@@ -25,6 +25,17 @@ INTERRUPTED = "interrupted: the process running this backup stopped before it fi
 STALE_AFTER = timedelta(minutes=3)
 
 
+class SiteBeingRestored(Exception):
+    """A restore into the site is queued or running; its backups wait until it ends."""
+
+    def __init__(self, site: str, restore_id: str) -> None:
+        self.site, self.restore_id = site, restore_id
+        super().__init__(
+            f"the restore {restore_id} into {site} is under way; backups of {site} wait until "
+            "it ends"
+        )
+
+
 class BackupAlreadyActive(Exception):
     """The site already has a queued or running backup (the database refused a second)."""
 

@@ -100,6 +100,16 @@ def beat(session: Session, restore_ids: Sequence[str], now: datetime) -> None:
         )
 
 
+def active_restore_into(session: Session, site_name: str) -> Restore | None:
+    """The restore queued or running into `site_name`, if any: its backups wait for it."""
+    query = (
+        select(Restore)
+        .join(Site, Restore.target_site_id == Site.id)
+        .where(Site.name == site_name, Restore.status.in_(ACTIVE))
+    )
+    return session.scalars(query.limit(1)).first()
+
+
 def mark_interrupted(
     session: Session, now: datetime, stale_after: timedelta = STALE_AFTER
 ) -> list[Restore]:

@@ -10,6 +10,7 @@ from bot.blocks import check_message
 from policy.statuses import BackupStatus
 from storage.catalog import finish_backup, queue_backup, start_backup
 from storage.models import Backup
+from storage.restores import queue_restore
 
 
 def test_help_answers_with_every_subcommand(bot):
@@ -208,3 +209,14 @@ def test_cancel_of_a_queued_backup_cancels_it_before_it_starts(bot):
     assert "cancelled before it started" in bot.command("U_BOB", f"cancel {backup_id}")["text"]
     with bot.context.sessions() as session:
         assert session.get_one(Backup, backup_id).status is BackupStatus.CANCELLED
+
+
+def test_a_site_being_restored_into_is_not_backed_up_until_the_restore_ends(bot):
+    with bot.context.sessions.begin() as session:
+        restore = queue_restore(
+            session, bot.backed_up(), "acme-jira", bot.context.clock(), scope=None,
+            requested_by="alice@example.com",
+        )  # fmt: skip
+        restore_id = restore.id
+    text = bot.command("U_ALICE", "now acme-jira")["text"]
+    assert f"the restore {restore_id} into acme-jira is under way" in text
