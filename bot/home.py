@@ -3,16 +3,13 @@ the restore requests waiting for a decision. Shown to admins only (reading needs
 
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.blocks import MAX_BLOCKS, MAX_SECTION_TEXT
 from bot.identity import UnknownIdentity
 from bot.services import Services
 from commands.markup import age, countdown, duration, escape, format_size, instant, span
 from policy.roles import Activity, is_authorized
-from policy.statuses import RESTORABLE_BACKUP_STATUSES, BackupStatus
-from storage import restore_requests, schedules
-from storage.models import Backup, Site
+from policy.statuses import BackupStatus
+from storage import catalog, restore_requests, schedules
 
 RESTORABLE_SHOWN = 5  # per site
 
@@ -38,12 +35,7 @@ def view(services: Services, slack_user: str) -> dict[str, Any]:
         for name, site in sorted(context.config.sites.items()):
             if not is_authorized(Activity.LIST, actor.roles, site.product):
                 continue
-            backups = session.scalars(
-                select(Backup)
-                .join(Site)
-                .where(Site.name == name, Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)))
-                .order_by(Backup.created_at.desc())
-            ).all()
+            backups = catalog.backups_with_data(session, name)
             completed = next((b for b in backups if b.status is BackupStatus.COMPLETED), None)
             if completed is None:
                 exposure = "no Completed backup yet: if the site were lost now, all of it would be"

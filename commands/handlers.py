@@ -36,7 +36,7 @@ from policy.statuses import (
     RestoreRequestStatus,
 )
 from storage import audit, restore_requests, schedules
-from storage.catalog import BackupAlreadyActive, SiteBeingRestored
+from storage.catalog import BackupAlreadyActive, SiteBeingRestored, backups_with_data
 from storage.models import AuditEntry, Backup, Restore, RestoreRequest, Schedule, Site
 from storage.restores import restore_throughput
 
@@ -190,14 +190,7 @@ class Handlers:
         product = self._site_product(action.site)
         self._require(actor, action.activity, product)
         with self.context.sessions() as session:
-            last = session.scalars(
-                select(Backup)
-                .join(Site)
-                .where(
-                    Site.name == action.site, Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES))
-                )
-                .order_by(Backup.created_at.desc())
-            ).first()
+            last = next(iter(backups_with_data(session, action.site)), None)
             if last is None:
                 return Reply(
                     f"{span(action.site)} has no finished backup yet, so its size is unknown: "
@@ -400,12 +393,7 @@ class Handlers:
 
     def _daily_verdict(self, site: str) -> DailyVerdict:
         with self.context.sessions() as session:
-            last = session.scalars(
-                select(Backup)
-                .join(Site)
-                .where(Site.name == site, Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)))
-                .order_by(Backup.created_at.desc())
-            ).first()
+            last = next(iter(backups_with_data(session, site)), None)
             if last is None:
                 return check_daily(self._site_product(site), None, None, None)
             took = (

@@ -183,6 +183,17 @@ def mark_interrupted(
     return stranded
 
 
+def backups_with_data(session: Session, site_name: str) -> Sequence[Backup]:
+    """The site's Completed and Incomplete backups, newest first (expired or not)."""
+    query = (
+        select(Backup)
+        .join(Site, Backup.site_id == Site.id)
+        .where(Site.name == site_name, Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)))
+        .order_by(Backup.created_at.desc())
+    )
+    return session.scalars(query).all()
+
+
 def latest_backup_with_data(
     session: Session, site_name: str, location_name: str, *, exclude: str | None = None
 ) -> str | None:
