@@ -169,19 +169,25 @@ class JiraClient(SiteClient):
         since = None
         if updated_since is not None:
             since = jql_minute(updated_since, await self.time_zone())
-        path = f"{API}/search/jql"
         params: dict[str, Any] = {
             "jql": project_jql(project_key, since),
             "fields": "id",
             "maxResults": ISSUE_ID_PAGE,
         }
-        seen_tokens: set[str] = set()
-        while True:
-            page = self._object(await self.get_json(path, params), "GET", path)
-            issues = self._list(page.get("issues"), "GET", path)
+        async for issues in self._search_pages(params):
             ids = [str(issue["id"]) for issue in issues if "id" in issue]
             if ids:
                 yield ids
+
+    async def _search_pages(self, params: dict[str, Any]) -> AsyncIterator[list[JSONObject]]:
+        """The issues of `/search/jql`, a page at a time, following `nextPageToken` until the
+        last page; a token seen before stops the paging with UnexpectedResponse."""
+        path = f"{API}/search/jql"
+        params = dict(params)
+        seen_tokens: set[str] = set()
+        while True:
+            page = self._object(await self.get_json(path, params), "GET", path)
+            yield self._list(page.get("issues"), "GET", path)
             token = page.get("nextPageToken")
             if not token or page.get("isLast") is True:
                 return
@@ -293,29 +299,17 @@ class JiraClient(SiteClient):
     async def issues_with_origins(self, project_key: str) -> AsyncIterator[tuple[JSONObject, Any]]:
         """`(issue {id, key}, its `backupbot.origin` property value or None)` for every issue
         of the project, read a page at a time with the property in the search results."""
-        path = f"{API}/search/jql"
         params: dict[str, Any] = {
             "jql": project_jql(project_key),
             "fields": "summary",
             "properties": ORIGIN_PROPERTY,
             "maxResults": ORIGIN_SEARCH_PAGE,
         }
-        seen_tokens: set[str] = set()
-        while True:
-            page = self._object(await self.get_json(path, params), "GET", path)
-            for issue in self._list(page.get("issues"), "GET", path):
+        async for issues in self._search_pages(params):
+            for issue in issues:
                 properties = issue.get("properties")
                 origin = properties.get(ORIGIN_PROPERTY) if isinstance(properties, dict) else None
                 yield {"id": str(issue.get("id")), "key": issue.get("key")}, origin
-            token = page.get("nextPageToken")
-            if not token or page.get("isLast") is True:
-                return
-            if token in seen_tokens:
-                raise UnexpectedResponse(
-                    self.site, "repeated a page token; paging stopped", method="GET", path=path
-                )
-            seen_tokens.add(token)
-            params["nextPageToken"] = token
 
     async def create_issues(self, updates: Sequence[JSONObject]) -> BulkCreateResult:
         """Create up to 50 issues in one `/issue/bulk` request. Jira lists the created issues
