@@ -101,7 +101,9 @@ def backup_site(arguments: argparse.Namespace) -> int:
     site = _site_named(context, arguments.site)
     storage = _storage_named(context, arguments.to) if arguments.to else None
     with context.sessions.begin() as session:
-        for stranded in catalog.mark_interrupted(session, context.clock()):
+        for stranded in catalog.mark_interrupted(
+            session, context.clock(), context.config.jobs.stale_after
+        ):
             print(f"{stranded.id}: marked Failed ({catalog.INTERRUPTED})", file=sys.stderr)
     try:
         queued = backup.queue(context, site, storage, requested_by=None)
@@ -131,7 +133,9 @@ def restore_backup(arguments: argparse.Namespace) -> int:
     if arguments.preview:
         return 0
     with context.sessions.begin() as session:
-        for stranded in restores.mark_interrupted(session, context.clock()):
+        for stranded in restores.mark_interrupted(
+            session, context.clock(), context.config.jobs.stale_after
+        ):
             print(f"{stranded.id}: marked Failed ({restores.INTERRUPTED})", file=sys.stderr)
     try:
         queued = restore_job.queue(context, plan, requested_by=None)

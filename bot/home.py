@@ -54,7 +54,7 @@ def view(services: Services, slack_user: str) -> dict[str, Any]:
             planned = [
                 at
                 for row in schedules.active_schedules(session, name)
-                if (at := services.runner.next_run_of(row.id)) is not None
+                if (at := services.runner.schedules.next_run_of(row.id)) is not None
             ]
             upcoming = instant(min(planned)) if planned else "none scheduled"
             text = (

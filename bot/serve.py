@@ -50,8 +50,9 @@ def serve(host: str, port: int) -> int:
     context = open_deployment()  # config and migrations: problems surface here, before forking
     with context.sessions.begin() as session:
         now = context.clock()
-        stranded = [b.id for b in catalog.mark_interrupted(session, now)]
-        stranded += [r.id for r in restores.mark_interrupted(session, now)]
+        stale = context.config.jobs.stale_after
+        stranded = [b.id for b in catalog.mark_interrupted(session, now, stale)]
+        stranded += [r.id for r in restores.mark_interrupted(session, now, stale)]
     for job_id in stranded:
         logger.warning("%s: marked Failed: the process running it stopped", job_id)
     assert environment.slack_bot_token is not None

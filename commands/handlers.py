@@ -381,7 +381,7 @@ class Handlers:
                 created_by=actor.email,
             )  # fmt: skip
             schedule_id = row.id
-        first = self.runner.arm(schedule_id)
+        first = self.runner.schedules.arm(schedule_id)
         lines = [f"storage {span(storage)}; next run {_when(first, zone)}"]
         if warning:
             lines.append(f":warning: {warning}.")
@@ -406,7 +406,7 @@ class Handlers:
         self._require(actor, action.activity, product)
         with self.context.sessions() as session:
             rows = schedules.active_schedules(session, action.site)
-            lines = [_schedule_line(row, self.runner.next_run_of(row.id)) for row in rows]
+            lines = [_schedule_line(row, self.runner.schedules.next_run_of(row.id)) for row in rows]
         if not lines:
             return Reply("No schedule yet: `/backup schedule <site> daily at 02:00` makes one.")
         return Reply(f"*{len(lines)} schedule(s)*", tuple(_split_lines(lines)))
@@ -420,7 +420,7 @@ class Handlers:
                 )
             self._require(actor, action.activity, schedule.site.product)
             schedule.removed_at = self.context.clock()
-        self.runner.disarm(action.schedule_id)
+        self.runner.schedules.disarm(action.schedule_id)
         return Reply(f":wastebasket: Schedule *{action.schedule_id}* is removed; its backups stay.")
 
     # --- shared ---------------------------------------------------------------------------

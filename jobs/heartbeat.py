@@ -17,8 +17,6 @@ Beat = Callable[[Session, Sequence[str], datetime], None]
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 30.0  # well under catalog.STALE_AFTER, so a slow beat is never taken for death
-
 
 class Heartbeat:
     """While the `with` block runs, a daemon thread refreshes the job's heartbeat (a backup's
@@ -28,12 +26,12 @@ class Heartbeat:
         self,
         context: JobContext,
         backup_id: str,
-        every: float = HEARTBEAT_SECONDS,
+        every: float | None = None,  # default: the config's `jobs.heartbeat_seconds`
         beat: Beat = catalog.beat,
     ):
         self._context = context
         self._backup_id = backup_id
-        self._every = every
+        self._every = every if every is not None else context.config.jobs.heartbeat_seconds
         self._beat_rows = beat
         self._stop = threading.Event()
         self._thread = threading.Thread(

@@ -55,8 +55,9 @@ def sweep(context: JobContext) -> SweepReport:
     report = SweepReport()
     to_delete: list[tuple[str, str, str]] = []  # (backup id, site, location)
     with context.sessions.begin() as session:
-        report.interrupted = [b.id for b in catalog.mark_interrupted(session, now)]
-        report.interrupted += [r.id for r in restores.mark_interrupted(session, now)]
+        stale = context.config.jobs.stale_after
+        report.interrupted = [b.id for b in catalog.mark_interrupted(session, now, stale)]
+        report.interrupted += [r.id for r in restores.mark_interrupted(session, now, stale)]
         due = session.execute(
             select(Backup.id, Site.name, StorageLocation.name)
             .join(Site, Backup.site_id == Site.id)

@@ -5,19 +5,16 @@ The bot acknowledges a command, asks the runner, and returns; the runner calls b
 work ends (the bot then posts). A running backup or restore can be asked to stop (`cancel`).
 """
 
-import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
 
 from atlassian.errors import AtlassianError
 from atlassian.importer import RestoreResult
@@ -25,23 +22,19 @@ from atlassian.restore_plan import RestorePlan, RestoreScope, ScopeNotFound
 from atlassian.restore_verify import Difference
 from jobs import backup, maintenance, restore, restore_job
 from jobs.context import JobContext
+from jobs.scheduling import ScheduleKeeper
 from jobs.verify import UnknownBackup, verify_backup
 from policy.restore import RestoreRefused
-from policy.schedules import last_due, next_run, slot_of
 from policy.statuses import BackupStatus, RestoreStatus
-from storage import audit, catalog, restore_requests, restores, schedules
+from storage import audit, restore_requests
 from storage.artifacts import StorageError
-from storage.models import SYSTEM_ACTOR, Backup, RestoreRequest, Schedule
+from storage.models import SYSTEM_ACTOR, RestoreRequest
 from storage.restores import RestoreAlreadyActive
 from storage.snapshot import SnapshotError, VerifyReport
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8
-RETRY_AFTER = timedelta(minutes=30)  # a failed scheduled backup is retried [Atlassian]
-MAX_ATTEMPTS = 4  # the slot's first run and three retries
-MAINTENANCE_EVERY = timedelta(minutes=5)
-DAY = timedelta(days=1)
 PROGRESS_EVERY = 10.0  # seconds between restore progress reports
 
 
@@ -95,10 +88,6 @@ class RunnerEvents(Protocol):
     def swept(self, report: maintenance.SweepReport) -> None: ...
 
 
-def _job_id(schedule_id: str) -> str:
-    return f"schedule:{schedule_id}"
-
-
 def scope_of(text: str | None) -> RestoreScope:
     """A request's stored scope (`project:KEY`, ... or None) as the planner's RestoreScope."""
     if not text:
@@ -120,33 +109,20 @@ class JobRunner:
         )
         self._cancels: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self.schedules = ScheduleKeeper(
+            context, self._scheduler, run_backup=self._backup, maintain=self._maintain
+        )
 
     @property
     def scheduler(self) -> BackgroundScheduler:
         return self._scheduler
 
     def start(self) -> None:
-        """Start the pool, plan every active schedule's next run and any missed slot's
-        catch-up from our tables (two queries, however many schedules), and the maintenance."""
+        """Start the pool; the schedules (with maintenance) are planned here when this process
+        holds the scheduler lease, else kept in reserve until it can take it (`ScheduleKeeper`)."""
         if not self._scheduler.running:
             self._scheduler.start()
-        now = self.context.clock()
-        with self.context.sessions() as session:
-            rows = schedules.active_schedules(session)
-            plans = [(r.id, r.timezone, r.created_at, schedules.recurrence_of(r)) for r in rows]
-            ran = schedules.slots_run_since(session, (now - 9 * DAY).date().isoformat())
-        for schedule_id, zone, created_at, recurrence in plans:
-            self._plan_run(schedule_id, next_run(recurrence, now))
-            due = last_due(recurrence, created_at, now)
-            if due is not None and (schedule_id, slot_of(due, zone)) not in ran:
-                self._scheduler.add_job(
-                    self._catch_up, args=[schedule_id, slot_of(due, zone)],
-                    name=f"catch-up {schedule_id}",
-                )  # fmt: skip
-        self._scheduler.add_job(
-            self._maintain, trigger="interval", seconds=MAINTENANCE_EVERY.total_seconds(),
-            id="maintenance", name="maintenance", replace_existing=True, next_run_time=now,
-        )  # fmt: skip
+        self.schedules.start()
 
     def shutdown(self, wait: bool = True) -> None:
         if self._scheduler.running:
@@ -154,9 +130,12 @@ class JobRunner:
                 for event in self._cancels.values():
                     event.set()
             self._scheduler.shutdown(wait=wait)
+        self.schedules.stop()
 
     def _submit(self, name: str, work: Callable[..., None], *args: Any) -> None:
-        self._scheduler.add_job(work, args=list(args), name=name)
+        # Dated by our clock, like everything the runner plans, so a test can move time.
+        run_date = self.context.clock()
+        self._scheduler.add_job(work, trigger="date", run_date=run_date, args=list(args), name=name)
 
     # --- what the bot asks for -----------------------------------------------------------------
 
@@ -182,116 +161,10 @@ class JobRunner:
         changed since the preview)."""
         self._submit(f"restore {request_id}", self._restore, request_id)
 
-    # --- schedules ----------------------------------------------------------------------------
-
-    def arm(self, schedule_id: str, after: datetime | None = None) -> datetime | None:
-        """Plan the schedule's next run after `after` (default now) as a job of its own;
-        returns that instant, None when it will not run again (removed, or once and done).
-
-        The instant comes from `policy.schedules.next_run`, the rule the replies show, so
-        what people read and what runs cannot differ (daylight-saving changes included).
-        """
-        with self.context.sessions() as session:
-            row = session.get(Schedule, schedule_id)
-            at = None
-            if row is not None and row.removed_at is None:
-                at = next_run(schedules.recurrence_of(row), after or self.context.clock())
-        return self._plan_run(schedule_id, at)
-
-    def _plan_run(self, schedule_id: str, at: datetime | None) -> datetime | None:
-        if at is None:
-            self.disarm(schedule_id)
-            return None
-        self._scheduler.add_job(
-            self._fire, trigger="date", run_date=at, args=[schedule_id, at.isoformat()],
-            id=_job_id(schedule_id), name=f"schedule {schedule_id}", replace_existing=True,
-        )  # fmt: skip
-        return at
-
-    def disarm(self, schedule_id: str) -> None:
-        with contextlib.suppress(JobLookupError):  # not planned: nothing to remove
-            self._scheduler.remove_job(_job_id(schedule_id))
-
-    def next_run_of(self, schedule_id: str) -> datetime | None:
-        job = self._scheduler.get_job(_job_id(schedule_id))
-        return job.next_run_time if job is not None else None
-
-    def _fire(self, schedule_id: str, planned_at: str) -> None:
-        """A planned run: its slot's first attempt, then the next run is planned."""
-        planned = datetime.fromisoformat(planned_at)
-        with self.context.sessions() as session:
-            row = session.get(Schedule, schedule_id)
-            zone = row.timezone if row is not None else "UTC"
-        backup_id = self._claim(schedule_id, slot_of(planned, zone), 1, "scheduled run")
-        self.arm(schedule_id, after=max(planned, self.context.clock()))
-        if backup_id is not None:
-            self._backup(backup_id)
-
-    def _retry(self, schedule_id: str, slot: str, attempt: int) -> None:
-        backup_id = self._claim(schedule_id, slot, attempt, "retry")
-        if backup_id is not None:
-            self._backup(backup_id)
-
-    def _catch_up(self, schedule_id: str, slot: str) -> None:
-        backup_id = self._claim(schedule_id, slot, 1, "catch-up")
-        if backup_id is not None:
-            self._backup(backup_id)
-
-    def _claim(self, schedule_id: str, slot: str, attempt: int, what: str) -> str | None:
-        """Claim the fence of (schedule, slot, attempt) and queue its backup; None when that
-        attempt already ran (a second firing does nothing) or the schedule is gone. A site
-        busy with another backup counts as a failed attempt, so it is retried."""
-        now = self.context.clock()
-        with self.context.sessions.begin() as session:
-            row = session.get(Schedule, schedule_id)
-            if row is None or row.removed_at is not None:
-                return None
-            run = schedules.claim_run(session, schedule_id, slot, attempt, now)
-            if run is None:
-                return None
-            site, location = row.site.name, row.storage_location.name
-            backup_id = None
-            restoring = restores.active_restore_into(session, site)
-            try:
-                if restoring is not None:
-                    raise catalog.SiteBeingRestored(site, restoring.id)
-                queued = catalog.queue_backup(
-                    session, site, location, now, None, schedule=(schedule_id, slot, attempt)
-                )
-                run.backup_id = backup_id = queued.id
-                outcome = "queued"
-            except (catalog.BackupAlreadyActive, catalog.SiteBeingRestored) as busy:
-                outcome = f"skipped: {busy}"
-            audit.record(
-                session, now, actor=SYSTEM_ACTOR, action=what,
-                target=f"{schedule_id} {slot} attempt {attempt}", outcome=outcome[:64],
-            )  # fmt: skip
-        if backup_id is None and attempt < MAX_ATTEMPTS:
-            self._plan_retry(schedule_id, slot, attempt + 1)
-        return backup_id
-
     def _maintain(self) -> None:
-        """The maintenance pass; a scheduled backup a dead process left behind gets its retry."""
-        report = maintenance.sweep(self.context)
-        with self.context.sessions() as session:
-            stranded = [
-                (b.schedule_id, b.slot, b.attempt or 1)
-                for b in session.scalars(select(Backup).where(Backup.id.in_(report.interrupted)))
-                if b.schedule_id and b.slot
-            ]
-        for schedule_id, slot, attempt in stranded:
-            if attempt < MAX_ATTEMPTS:
-                self._plan_retry(schedule_id, slot, attempt + 1)
-        self.events.swept(report)
-
-    def _plan_retry(self, schedule_id: str, slot: str, attempt: int) -> datetime:
-        at = self.context.clock() + RETRY_AFTER
-        self._scheduler.add_job(
-            self._retry, trigger="date", run_date=at, args=[schedule_id, slot, attempt],
-            id=f"retry:{schedule_id}:{slot}", name=f"retry {schedule_id} {slot} #{attempt}",
-            replace_existing=True,
-        )  # fmt: skip
-        return at
+        """The maintenance pass (`jobs.maintenance`); what it found is reported. Scheduled runs
+        it marked interrupted are retried from the tables on the scheduler's next beat."""
+        self.events.swept(maintenance.sweep(self.context))
 
     def cancel(self, job_id: str) -> bool:
         """Ask a running backup or restore to stop; False when none is running."""
@@ -329,11 +202,7 @@ class JobRunner:
             self._done(backup_id)
         retry_at = None
         if result.status is BackupStatus.FAILED:
-            with self.context.sessions() as session:
-                row = session.get_one(Backup, backup_id)
-                fence = (row.schedule_id, row.slot, row.attempt or 1)
-            if fence[0] and fence[1] and fence[2] < MAX_ATTEMPTS:
-                retry_at = self._plan_retry(fence[0], fence[1], fence[2] + 1)
+            retry_at = self.schedules.retry_after_failure(backup_id)
         self.events.backup_finished(result, retry_at)
 
     def _verify(self, backup_id: str, reply: Any) -> None:

@@ -8,6 +8,7 @@ gap runs at the same clock reading after the change, an hour later in real time)
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from policy.frequency import Frequency
@@ -16,6 +17,14 @@ from policy.products import Product
 from policy.retention import require_aware
 
 DAY = timedelta(days=1)
+
+
+class RunReason(StrEnum):
+    """Why a slot's attempt ran; notices and `status` say it."""
+
+    SCHEDULED = "scheduled"  # at the slot's own time
+    CATCH_UP = "catch-up"  # at start-up, for a slot missed while no scheduler ran
+    RETRY = "retry"  # a later attempt after a failed or interrupted one
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,56 @@ def last_due(recurrence: Recurrence, since: datetime, now: datetime) -> datetime
     while (upcoming := next_run(recurrence, moment)) is not None and upcoming <= now:
         due = moment = upcoming
     return due
+
+
+RETRY_AFTER = timedelta(minutes=30)  # a failed scheduled backup is retried [Atlassian]
+MAX_ATTEMPTS = 4  # a slot's first run and three retries
+
+
+class AttemptOutcome(StrEnum):
+    RUNNING = "running"  # queued or in progress
+    DONE = "done"  # completed, incomplete, or cancelled by a person: nothing more is owed
+    FAILED = "failed"  # failed, or skipped because the site was busy
+    INTERRUPTED = "interrupted"  # the process running it died
+
+
+@dataclass(frozen=True)
+class LastAttempt:
+    """A schedule's newest claimed attempt, as the tables record it."""
+
+    slot: str
+    attempt: int
+    outcome: AttemptOutcome
+    ended_at: datetime  # when it ended; when it was claimed if it never started
+
+
+@dataclass(frozen=True)
+class OwedRun:
+    slot: str
+    attempt: int
+    at: datetime
+    reason: RunReason
+
+
+def owed_run(last: LastAttempt | None, due_slot: str | None, now: datetime) -> OwedRun | None:
+    """What a schedule is owed besides its next planned run, from our tables alone.
+
+    - `due_slot` (its newest slot due by now) never claimed: one catch-up, at once, however
+      many slots were missed (older missed slots are not run: a backup now covers them).
+    - Else its newest attempt failed with attempts left: the next attempt, 30 minutes after
+      the failure; at once after an interruption, which was our process's fault, not the
+      site's.
+    """
+    if due_slot is not None and (last is None or last.slot < due_slot):
+        return OwedRun(due_slot, 1, now, RunReason.CATCH_UP)
+    if last is None or last.attempt >= MAX_ATTEMPTS:
+        return None
+    if last.outcome is AttemptOutcome.INTERRUPTED:
+        return OwedRun(last.slot, last.attempt + 1, now, RunReason.RETRY)
+    if last.outcome is AttemptOutcome.FAILED:
+        return OwedRun(last.slot, last.attempt + 1, max(now, last.ended_at + RETRY_AFTER),
+                       RunReason.RETRY)  # fmt: skip
+    return None
 
 
 @dataclass(frozen=True)

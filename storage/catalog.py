@@ -22,7 +22,6 @@ from storage.snapshot import Manifest
 
 INTERRUPTED = "interrupted: the process running this backup stopped before it finished"
 # A live process refreshes its backups' heartbeats far more often than this (jobs.heartbeat).
-STALE_AFTER = timedelta(minutes=3)
 
 
 class SiteBeingRestored(Exception):
@@ -160,9 +159,7 @@ def finish_backup(
     backup.error = error
 
 
-def mark_interrupted(
-    session: Session, now: datetime, stale_after: timedelta = STALE_AFTER
-) -> Sequence[Backup]:
+def mark_interrupted(session: Session, now: datetime, stale_after: timedelta) -> Sequence[Backup]:
     """Fail every backup left queued or running by a process that died; returns them.
 
     A backup whose heartbeat is older than `stale_after` has no live process behind it, so

@@ -15,6 +15,7 @@ import re
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType, UnionType
@@ -344,6 +345,21 @@ class ApprovalSettings(_Section):
     request_ttl_hours: Hours = Field(default=24, ge=1, le=7 * 24)
 
 
+class JobSettings(_Section):
+    # How often a running backup or restore records that its process is alive, and the
+    # scheduler's holder renews its lease. Work silent for STALE_BEATS beats is taken for dead:
+    # marked Failed ("interrupted") and, if scheduled, retried; a lease unrenewed that long
+    # passes to another process.
+    heartbeat_seconds: float = Field(default=30, ge=1, le=300)
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=self.heartbeat_seconds * STALE_BEATS)
+
+
+STALE_BEATS = 6  # 3 minutes at the default beat: a slow beat is never taken for death
+
+
 class WarningSettings(_Section):
     # Sorted largest first, the order in which the warnings fall due.
     lead_hours: tuple[LeadHours, ...] = (72, 24)
@@ -542,6 +558,7 @@ class Config(_Section):
     channels: Channels | None = None  # None: the bot posts to no channel of its own accord
     approvals: ApprovalSettings = ApprovalSettings()
     warnings: WarningSettings = WarningSettings()
+    jobs: JobSettings = JobSettings()
     roles: Roles = ConfigRoles()
     storage: dict[LocationName, StorageLocation]
     sites: dict[SiteName, Site] = {}

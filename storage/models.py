@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from policy.frequency import Frequency
 from policy.products import Product
 from policy.retention import StorageOwner, require_aware
+from policy.schedules import RunReason
 from policy.statuses import (
     ACTIVE_BACKUP_STATUSES,
     BackupStatus,
@@ -259,9 +260,23 @@ class ScheduleRun(Base):
     attempt: Mapped[int] = mapped_column(Integer)
     backup_id: Mapped[str | None] = mapped_column(ForeignKey("backups.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[RunReason] = mapped_column(
+        word_enum(RunReason, "reason"), server_default=RunReason.SCHEDULED.value
+    )
 
     schedule: Mapped[Schedule] = relationship()
     backup: Mapped[Backup | None] = relationship()
+
+
+class Lease(Base):
+    """A named lease one process holds until `expires_at` unless it renews it: the scheduler's
+    (`jobs.leadership`) keeps one active scheduler per database however many processes run."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RestoreRequest(Base):

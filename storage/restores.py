@@ -12,7 +12,7 @@ from policy.estimates import Throughput
 from policy.identifiers import IdKind
 from policy.products import Product
 from policy.statuses import RestoreStatus
-from storage.catalog import STALE_AFTER, site_row
+from storage.catalog import site_row
 from storage.ids import new_id
 from storage.models import Restore, Site
 
@@ -110,9 +110,7 @@ def active_restore_into(session: Session, site_name: str) -> Restore | None:
     return session.scalars(query.limit(1)).first()
 
 
-def mark_interrupted(
-    session: Session, now: datetime, stale_after: timedelta = STALE_AFTER
-) -> list[Restore]:
+def mark_interrupted(session: Session, now: datetime, stale_after: timedelta) -> list[Restore]:
     """Fail the restores whose process died (a stale heartbeat), as for backups."""
     stranded = list(
         session.scalars(

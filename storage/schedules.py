@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from policy.frequency import Frequency
 from policy.identifiers import IdKind
-from policy.schedules import Recurrence
-from storage.catalog import location_row, site_row
+from policy.schedules import AttemptOutcome, LastAttempt, Recurrence, RunReason
+from policy.statuses import BackupStatus
+from storage.catalog import INTERRUPTED, location_row, site_row
 from storage.ids import new_id
-from storage.models import Schedule, ScheduleRun, Site
+from storage.models import Backup, Schedule, ScheduleRun, Site
 
 
 def recurrence_of(schedule: Schedule) -> Recurrence:
@@ -61,18 +62,49 @@ def active_schedules(session: Session, site: str | None = None) -> Sequence[Sche
     return session.scalars(query.order_by(Site.name, Schedule.created_at)).all()
 
 
-def slots_run_since(session: Session, first_slot: str) -> set[tuple[str, str]]:
-    """(schedule id, slot) of every slot claimed from `first_slot` (a local date) on."""
-    query = select(ScheduleRun.schedule_id, ScheduleRun.slot).where(ScheduleRun.slot >= first_slot)
-    return {(schedule_id, slot) for schedule_id, slot in session.execute(query)}
+def last_attempts(session: Session, first_slot: str) -> dict[str, LastAttempt]:
+    """Each schedule's newest attempt claimed from `first_slot` (a local date) on, by id."""
+    query = (
+        select(
+            ScheduleRun.schedule_id, ScheduleRun.slot, ScheduleRun.attempt,
+            ScheduleRun.created_at, Backup.status, Backup.error, Backup.finished_at,
+        )
+        .outerjoin(Backup, ScheduleRun.backup_id == Backup.id)
+        .where(ScheduleRun.slot >= first_slot)
+        .order_by(ScheduleRun.slot, ScheduleRun.attempt)
+    )  # fmt: skip
+    newest: dict[str, LastAttempt] = {}
+    for schedule_id, slot, attempt, claimed, status, error, finished in session.execute(query):
+        newest[schedule_id] = LastAttempt(  # later rows win
+            slot, attempt, _outcome(status, error), finished or claimed
+        )
+    return newest
+
+
+def _outcome(status: BackupStatus | None, error: str | None) -> AttemptOutcome:
+    if status is None:  # claimed, but the site was busy: no backup was made
+        return AttemptOutcome.FAILED
+    if status in (BackupStatus.QUEUED, BackupStatus.IN_PROGRESS):
+        return AttemptOutcome.RUNNING
+    if status is BackupStatus.FAILED:
+        return AttemptOutcome.INTERRUPTED if error == INTERRUPTED else AttemptOutcome.FAILED
+    return AttemptOutcome.DONE
 
 
 def claim_run(
-    session: Session, schedule_id: str, slot: str, attempt: int, now: datetime
+    session: Session,
+    schedule_id: str,
+    slot: str,
+    attempt: int,
+    now: datetime,
+    *,
+    reason: RunReason = RunReason.SCHEDULED,
 ) -> ScheduleRun | None:
     """Insert the run's fence row; None when that slot and attempt already ran (a second
     firing, in this process or another, does nothing)."""
-    run = ScheduleRun(schedule_id=schedule_id, slot=slot, attempt=attempt, created_at=now)
+    run = ScheduleRun(
+        schedule_id=schedule_id, slot=slot, attempt=attempt, created_at=now, reason=reason
+    )
     try:
         with session.begin_nested():
             session.add(run)

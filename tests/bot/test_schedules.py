@@ -37,16 +37,16 @@ def test_a_scheduled_run_backs_up_once_per_slot_even_when_fired_twice(bot):
     reply = bot.command("U_ALICE", "schedule acme-wiki daily at 03:00 tz UTC")
     sid = schedule_id(reply)
     runner = bot.deployment.services.runner
-    planned = runner.next_run_of(sid)
+    planned = runner.schedules.next_run_of(sid)
     # Fire the same slot twice, as a restart or a second process could.
-    runner._fire(sid, planned.isoformat())
-    runner._fire(sid, planned.isoformat())
+    runner.schedules._fire(sid, planned.isoformat())
+    runner.schedules._fire(sid, planned.isoformat())
     with bot.context.sessions() as session:
         runs = session.query(ScheduleRun).filter_by(schedule_id=sid).all()
         backups = session.query(Backup).filter_by(schedule_id=sid).all()
         assert [r.slot for r in runs] == [planned.date().isoformat()]
         assert len(backups) == 1 and backups[0].status is BackupStatus.COMPLETED
-    assert runner.next_run_of(sid) == planned + timedelta(days=1)
+    assert runner.schedules.next_run_of(sid) == planned + timedelta(days=1)
     notice = bot.slack.wait_for("chat.postMessage", lambda a: backups[0].id in a.get("text", ""))
     assert "Completed" in notice["text"]
 
@@ -54,7 +54,7 @@ def test_a_scheduled_run_backs_up_once_per_slot_even_when_fired_twice(bot):
 def test_unschedule_removes_the_schedule_and_its_planned_run(bot):
     sid = schedule_id(bot.command("U_ALICE", "schedule acme-jira weekly on sun at 23:00"))
     assert "removed" in bot.command("U_BOB", f"unschedule {sid}")["text"]
-    assert bot.deployment.services.runner.next_run_of(sid) is None
+    assert bot.deployment.services.runner.schedules.next_run_of(sid) is None
     assert "No schedule yet" in bot.command("U_ALICE", "schedules")["text"]
 
 
@@ -84,15 +84,15 @@ def test_a_failed_scheduled_backup_is_retried_in_30_minutes_and_the_notice_says_
     store.write_text("not a folder: every write fails")
     sid = schedule_id(bot.command("U_ALICE", "schedule acme-wiki daily at 04:00 tz UTC"))
     runner = bot.deployment.services.runner
-    planned = runner.next_run_of(sid)
+    planned = runner.schedules.next_run_of(sid)
     before = bot.context.clock()
-    runner._fire(sid, planned.isoformat())
+    runner.schedules._fire(sid, planned.isoformat())
     notice = bot.slack.wait_for("chat.postMessage", lambda a: "Failed" in a.get("text", ""))
     assert "Next automatic retry" in str(notice["blocks"]) and "attempt 2 of 4" in str(
         notice["blocks"]
     )
     retry = runner.scheduler.get_job(f"retry:{sid}:{planned.date().isoformat()}")
-    assert list(retry.args) == [sid, planned.date().isoformat(), 2]
+    assert list(retry.args) == [sid, planned.date().isoformat(), 2, "retry"]
     assert timedelta(minutes=29) < retry.next_run_time - before <= timedelta(minutes=31)
 
 

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from policy.statuses import BackupStatus
 from storage.catalog import (
     INTERRUPTED,
-    STALE_AFTER,
     BackupAlreadyActive,
     beat,
     finish_backup,
@@ -24,6 +23,7 @@ from storage.models import Backup, Site, StorageLocation
 
 NOW = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
+STALE_AFTER = timedelta(minutes=3)  # the default: six beats of 30 s
 ENV = {"TOKEN": "t", "EXT": "e"}
 
 
@@ -113,7 +113,7 @@ def test_backups_left_running_by_a_dead_process_are_marked_failed_interrupted(se
         start_backup(session, running, NOW)
     later = NOW + timedelta(hours=1)
     with sessions.begin() as session:
-        stranded = mark_interrupted(session, later)
+        stranded = mark_interrupted(session, later, STALE_AFTER)
     assert [b.id for b in stranded] == [running.id]
     with sessions() as session:
         row = session.get(Backup, running.id)
@@ -128,8 +128,10 @@ def test_a_backup_whose_process_still_beats_is_not_marked_interrupted(sessions):
     with sessions.begin() as session:
         beat(session, [running.id], NOW + STALE_AFTER)
     with sessions.begin() as session:
-        assert mark_interrupted(session, NOW + STALE_AFTER + timedelta(seconds=30)) == []
+        assert (
+            mark_interrupted(session, NOW + STALE_AFTER + timedelta(seconds=30), STALE_AFTER) == []
+        )
     with sessions.begin() as session:
-        assert [b.id for b in mark_interrupted(session, NOW + 2 * STALE_AFTER + SECOND)] == [
-            running.id
-        ]
+        assert [
+            b.id for b in mark_interrupted(session, NOW + 2 * STALE_AFTER + SECOND, STALE_AFTER)
+        ] == [running.id]

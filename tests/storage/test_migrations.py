@@ -21,6 +21,7 @@ TABLES = {
     "restore_requests",
     "restores",
     "audit_log",
+    "leases",
 }
 
 
