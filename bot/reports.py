@@ -4,6 +4,8 @@ previews, progress and outcomes (the runner's `RunnerEvents`, rendered and poste
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
+
 from bot.blocks import render
 from bot.notifier import Notifier
 from commands.approvals import request_message
@@ -14,10 +16,11 @@ from jobs.context import JobContext
 from jobs.maintenance import ExpiryWarning, SweepReport
 from jobs.runner import Preview, RestoreOutcome
 from policy.objectives import reference_objectives
+from policy.schedules import MAX_ATTEMPTS, RunReason
 from policy.statuses import BackupStatus, RestoreStatus
 from storage import restore_requests
 from storage.config import Config
-from storage.models import Backup, RestoreRequest
+from storage.models import Backup, RestoreRequest, ScheduleRun
 from storage.snapshot import VerifyReport
 
 FollowUp = Callable[[Reply], None]  # a message back to the person who asked
@@ -46,7 +49,8 @@ class Reports:
     def backup_finished(self, result: backup.BackupResult, retry_at: datetime | None) -> None:
         with self.context.sessions() as session:
             row = session.get_one(Backup, result.backup_id)
-            reply = backup_notice(row, result, self.context.clock(), retry_at)
+            run = session.scalars(select(ScheduleRun).filter_by(backup_id=row.id)).first()
+            reply = backup_notice(row, result, self.context.clock(), retry_at, run)
             site = row.site.name
         channel = notifications_channel(self.context.config, site)
         if channel:
@@ -152,17 +156,36 @@ class Reports:
             return request.slack_channel, request.slack_ts
 
 
+def scheduled_as(run: ScheduleRun | None) -> str:
+    """Which scheduled run a backup was, and why it ran when it did; "" for one on demand."""
+    if run is None:
+        return ""
+    what = f"scheduled run {run.schedule_id}, slot {run.slot}"
+    if run.reason is RunReason.CATCH_UP:
+        return f"{what}: a catch-up, as no scheduler was running at the slot's time"
+    if run.reason is RunReason.RETRY:
+        return f"{what}: attempt {run.attempt} of {MAX_ATTEMPTS}"
+    return what
+
+
 def backup_notice(
-    row: Backup, result: backup.BackupResult, now: datetime, retry_at: datetime | None = None
+    row: Backup,
+    result: backup.BackupResult,
+    now: datetime,
+    retry_at: datetime | None = None,
+    run: ScheduleRun | None = None,
 ) -> Reply:
     site, status = row.site.name, result.status
     head = f"*{row.id}* of {span(site)}: *{status}*"
+    scheduled = scheduled_as(run)
     if status is BackupStatus.FAILED:
-        slot = f" (scheduled run {row.schedule_id}, slot {row.slot})" if row.schedule_id else ""
+        slot = f" ({scheduled})" if scheduled else ""
         retry = ""
         if retry_at is not None:
             attempt = (row.attempt or 1) + 1
-            retry = f" Next automatic retry: {instant(retry_at)} (attempt {attempt} of 4)."
+            retry = (
+                f" Next automatic retry: {instant(retry_at)} (attempt {attempt} of {MAX_ATTEMPTS})."
+            )
         elif row.schedule_id:
             retry = " No retry is left for this slot."
         return Reply(
@@ -184,6 +207,8 @@ def backup_notice(
         f"Atlassian's reference objective: RTO {reference.rto.describe()}, "
         f"RPO {reference.rpo.describe()}",
     ]
+    if scheduled:
+        lines.append(scheduled[0].upper() + scheduled[1:])
     sections = ["\n".join(escape(line) if i < 2 else line for i, line in enumerate(lines))]
     icon = ":white_check_mark:"
     if status is BackupStatus.INCOMPLETE:

@@ -109,7 +109,9 @@ def test_a_slot_missed_while_the_bot_was_down_runs_once_at_start_up(bot):
     with bot.context.sessions() as session:
         backups = session.query(Backup).filter_by(schedule_id=sid).all()
     assert len(backups) == 1 and backups[0].id in notice["text"]
-    assert backups[0].slot == bot.context.clock().date().isoformat()
+    slot = bot.context.clock().date().isoformat()
+    assert backups[0].slot == slot
+    assert f"{sid}, slot {slot}: a catch-up" in str(notice["blocks"])
 
 
 def test_an_expiry_warning_is_posted_to_the_sites_channel(bot):

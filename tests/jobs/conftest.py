@@ -1,21 +1,27 @@
 """A deployment for job tests: a real SQLite file, local managed storage, and the sandbox site
 served in-process over HTTP (httpx.ASGITransport), with handles on its faults and stats."""
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from apscheduler.triggers.interval import IntervalTrigger
 from starlette.applications import Starlette
 
 from atlassian.sandbox.app import create_app
 from atlassian.sandbox.control import SandboxOptions
 from atlassian.sandbox.data import SiteData
 from atlassian.sandbox.server import running_sandbox
+from jobs.backup import BackupResult
 from jobs.context import JobContext
+from jobs.maintenance import ExpiryWarning, SweepReport
+from jobs.runner import JobRunner
 from storage.artifacts import ArtifactStore, open_store
 from storage.catalog import sync_configuration
 from storage.config import Environment, parse_config
@@ -98,3 +104,100 @@ def deployment(tmp_path: Path) -> DeploymentFactory:
         return Deployment(context, app, tmp_path)
 
     return build
+
+
+class Clock:
+    """The deployment's one clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Recorded:
+    """What the runner reported (`RunnerEvents`), in order."""
+
+    finished: list[tuple[BackupResult, datetime | None]] = field(default_factory=list)
+    sweeps: list[SweepReport] = field(default_factory=list)
+
+    def backup_finished(self, result: BackupResult, retry_at: datetime | None) -> None:
+        self.finished.append((result, retry_at))
+
+    def swept(self, report: SweepReport) -> None:
+        self.sweeps.append(report)
+
+    @property
+    def warnings(self) -> list[ExpiryWarning]:
+        return [warning for report in self.sweeps for warning in report.warnings]
+
+    def __getattr__(self, name: str) -> Callable[..., None]:  # verify, previews, restores
+        return lambda *args, **kwargs: None
+
+
+class Simulation:
+    """The deployment's JobRunner with APScheduler paused: its jobs are run here, in the order
+    and at the instants they were planned for, with the clock moved to each instant first.
+
+    Interval jobs (the lease's beat, maintenance) are coalesced, as the runner asks them to be:
+    however many of their beats fall inside one `advance`, each runs once, at the last of
+    them, as APScheduler does when it wakes late. A test therefore decides how finely time
+    moves; moving it hour by hour runs maintenance hourly, which the rules under test allow.
+    """
+
+    def __init__(self, site: Deployment, start: datetime) -> None:
+        self.clock = Clock(start)
+        self.context = dataclasses.replace(site.context, clock=self.clock)
+        self.events = Recorded()
+        self.runner = JobRunner(self.context, self.events)
+        self.runner.scheduler.start(paused=True)
+        self.runner.start()
+
+    def advance(self, until: datetime) -> None:
+        while True:
+            due = [
+                (_instant(job, until), job)
+                for job in self.runner.scheduler.get_jobs()
+                if job.next_run_time is not None and job.next_run_time <= until
+            ]
+            if not due:
+                break
+            at, job = min(due, key=lambda pair: pair[0])
+            self.clock.now = max(self.clock.now, at)
+            if isinstance(job.trigger, IntervalTrigger):
+                job.modify(next_run_time=job.trigger.get_next_fire_time(at, until))
+            else:
+                job.remove()  # what APScheduler does with a dated job it ran
+            job.func(*job.args)
+        self.clock.now = max(self.clock.now, until)
+
+    def every(self, step: timedelta, until: datetime) -> None:
+        while self.clock.now < until:
+            self.advance(min(self.clock.now + step, until))
+
+    def close(self) -> None:
+        self.runner.shutdown()
+
+
+def _instant(job: Any, until: datetime) -> datetime:
+    """When a due job runs: a dated one at its time; an interval one at its last beat."""
+    at: datetime = job.next_run_time
+    if isinstance(job.trigger, IntervalTrigger):
+        while (beat := job.trigger.get_next_fire_time(at, until)) <= until:
+            at = beat
+    return at
+
+
+@pytest.fixture
+def simulation() -> Iterator[Callable[[Deployment, datetime], Simulation]]:
+    made: list[Simulation] = []
+
+    def build(site: Deployment, start: datetime) -> Simulation:
+        made.append(Simulation(site, start))
+        return made[-1]
+
+    yield build
+    for simulated in made:
+        simulated.close()

@@ -8,7 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from jobs import backup, maintenance
+from jobs import backup, maintenance, restore
+from policy.restore import RestoreRefused
 from policy.statuses import BackupStatus, RestoreRequestStatus
 from storage import restore_requests
 from storage.artifacts import open_store
@@ -164,3 +165,22 @@ def test_the_warning_is_louder_when_the_sites_newest_backup_failed(deployment):
     assert [(w.backup_id, w.lead_hours, w.last_run_failed) for w in report.warnings] == [
         (newest, 24, True)
     ]
+
+
+def test_an_organization_s3_backup_is_restorable_until_one_second_before_its_30_day_instant(
+    deployment, tmp_path, org_buckets
+):
+    context = with_org_locations(deployment(), tmp_path)
+    backup_id = backed_up(context, "org-keep")
+    with context.sessions() as session:
+        row = session.get_one(Backup, backup_id)
+        created, expires = row.created_at, row.expires_at
+    assert expires == created + timedelta(days=30)
+    plan = restore.preview(at(context, expires - timedelta(seconds=1)), backup_id)
+    assert plan.summary()["backup"] == backup_id
+    with pytest.raises(RestoreRefused, match=r"(?i)expired"):
+        restore.preview(at(context, expires), backup_id)  # before any maintenance pass, too
+    maintenance.sweep(at(context, expires))
+    with pytest.raises(RestoreRefused, match=r"(?i)expired"):
+        restore.preview(at(context, expires), backup_id)
+    assert stored(context, "org-keep", backup_id) != []  # the organization's data stays
