@@ -19,7 +19,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from jobs.context import JobContext
-from policy.retention import StorageOwner
 from policy.statuses import RESTORABLE_BACKUP_STATUSES, BackupStatus
 from policy.warnings import due_lead
 from storage import audit, catalog, restore_requests, restores
@@ -53,7 +52,7 @@ class SweepReport:
 def sweep(context: JobContext) -> SweepReport:
     now = context.clock()
     report = SweepReport()
-    to_delete: list[tuple[str, str, str]] = []  # (backup id, site, location)
+    deleting = sorted(name for name, kept in context.config.storage.items() if kept.deletes_expired)
     with context.sessions.begin() as session:
         stale = context.config.jobs.stale_after
         report.interrupted = [b.id for b in catalog.mark_interrupted(session, now, stale)]
@@ -73,12 +72,7 @@ def sweep(context: JobContext) -> SweepReport:
             )
         for backup_id, site, location in due:
             report.expired.append(backup_id)
-            settings = context.config.storage.get(location)
-            if settings is not None and (
-                settings.owner is StorageOwner.MANAGED or settings.delete_expired
-            ):
-                to_delete.append((backup_id, site, location))
-            else:
+            if location not in deleting:
                 report.kept.append(backup_id)
             audit.record(
                 session, now, actor=SYSTEM_ACTOR, action="expire", target=backup_id,
@@ -86,6 +80,17 @@ def sweep(context: JobContext) -> SweepReport:
             )  # fmt: skip
         report.requests_expired = [r.id for r in restore_requests.expire_overdue(session, now)]
         report.warnings = _warnings(session, context, now)
+        # Those just expired, and any whose deletion failed before: tried until it succeeds.
+        to_delete = session.execute(
+            select(Backup.id, Site.name, StorageLocation.name)
+            .join(Site, Backup.site_id == Site.id)
+            .join(StorageLocation, Backup.storage_location_id == StorageLocation.id)
+            .where(
+                Backup.status == BackupStatus.EXPIRED,
+                Backup.data_deleted_at.is_(None),
+                StorageLocation.name.in_(deleting),
+            )
+        ).all()
     for backup_id, site, location in to_delete:
         try:
             delete_backup_data(context, site, location, backup_id)
@@ -93,6 +98,14 @@ def sweep(context: JobContext) -> SweepReport:
         except StorageError as error:
             logger.warning("deleting expired %s failed: %s", backup_id, error)
             report.problems.append(f"{backup_id}: {error}")
+    if report.deleted:
+        with context.sessions.begin() as session:
+            session.execute(
+                update(Backup)
+                .where(Backup.id.in_(report.deleted))
+                .values(data_deleted_at=context.clock())
+                .execution_options(synchronize_session=False)
+            )
     return report
 
 

@@ -206,6 +206,8 @@ class Backup(Base):
     # Refreshed while the process that queued or runs the backup lives; a stale one means
     # that process died and the row can be marked interrupted (storage.catalog).
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an expired backup's data was deleted from its storage; None while it is still there.
+    data_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     data_bytes: Mapped[int | None] = mapped_column(BigInteger)
     attachment_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -12,7 +12,7 @@ from jobs import backup, maintenance, restore
 from policy.restore import RestoreRefused
 from policy.statuses import BackupStatus, RestoreRequestStatus
 from storage import restore_requests
-from storage.artifacts import open_store
+from storage.artifacts import StorageError, open_store
 from storage.catalog import finish_backup, queue_backup, sync_configuration
 from storage.config import S3Storage
 from storage.models import AuditEntry, Backup, RestoreRequest
@@ -184,3 +184,38 @@ def test_an_organization_s3_backup_is_restorable_until_one_second_before_its_30_
     with pytest.raises(RestoreRefused, match=r"(?i)expired"):
         restore.preview(at(context, expires), backup_id)
     assert stored(context, "org-keep", backup_id) != []  # the organization's data stays
+
+
+class FlakyDeletes:
+    """A store whose deletions fail while `broken` is set (a network outage, say)."""
+
+    broken = True
+
+    def __init__(self, store):
+        self._store = store
+
+    def delete(self, key):
+        if FlakyDeletes.broken:
+            raise StorageError(f"{key}: the storage service is unreachable")
+        return self._store.delete(key)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_expired_data_whose_deletion_failed_is_deleted_by_a_later_pass(deployment):
+    context = deployment().context
+    backup_id = backed_up(context, "managed")
+    with context.sessions() as session:
+        expires = session.get_one(Backup, backup_id).expires_at
+    flaky = dataclasses.replace(
+        context, open_store=lambda location, env: FlakyDeletes(open_store(location, env))
+    )
+    failed = maintenance.sweep(at(flaky, expires))
+    assert failed.expired == [backup_id] and failed.deleted == [] and len(failed.problems) == 1
+    assert stored(context, "managed", backup_id) != []
+    FlakyDeletes.broken = False
+    later = maintenance.sweep(at(flaky, expires + timedelta(minutes=5)))
+    assert later.expired == [] and later.deleted == [backup_id]
+    assert stored(context, "managed", backup_id) == []
+    assert maintenance.sweep(at(flaky, expires + timedelta(minutes=10))).deleted == []

@@ -1,4 +1,5 @@
-"""The scheduler's lease (one active scheduler per database) and why each scheduled run ran.
+"""The scheduler's lease (one active scheduler per database), why each scheduled run ran, and
+when an expired backup's data was deleted (a deletion that failed is tried again until then).
 
 Revision ID: 0004
 Revises: 0003
@@ -35,9 +36,13 @@ def upgrade() -> None:
             sa.Column("reason", sa.String(length=32), nullable=False, server_default="scheduled")
         )
         batch.create_check_constraint("reason", f"reason IN ({listed})")
+    with op.batch_alter_table("backups") as batch:
+        batch.add_column(sa.Column("data_deleted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("backups") as batch:
+        batch.drop_column("data_deleted_at")
     with op.batch_alter_table("schedule_runs") as batch:
         batch.drop_constraint("reason", type_="check")
         batch.drop_column("reason")
