@@ -106,6 +106,7 @@ def run_worker(inbox: Any) -> None:
     """The worker process: everything but acknowledging. Module-level, so `spawn` can start it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the front decides when to stop
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("jobs.scheduling").setLevel(logging.INFO)  # who runs the scheduler
     environment = Environment.from_environ(os.environ)
     assert environment.slack_bot_token is not None
     context = open_deployment()

@@ -77,6 +77,7 @@ class ScheduleKeeper:
         self._maintain = maintain
         self.holder = holder or _holder_name()
         self._leading = False
+        self._standing_by = False
 
     @property
     def leading(self) -> bool:
@@ -115,13 +116,17 @@ class ScheduleKeeper:
             held = False
         if not held:
             if self._leading:
-                logger.warning("another process holds the scheduler lease: standing by")
+                logger.warning("another process took the scheduler lease: standing by")
                 self._leading = False
                 self._drop_planned()
+            elif not self._standing_by:
+                logger.info("another process runs the scheduler: standing by")
+            self._standing_by = True
             return
+        self._standing_by = False
         first = take_over or not self._leading
         if first and not self._leading:
-            logger.info("this process (%s) runs the scheduler", self.holder)
+            logger.info("this process runs the scheduler (lease holder %s)", self.holder)
         self._leading = True
         self._reconcile(now, catch_up=first)
         if first:

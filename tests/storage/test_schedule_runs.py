@@ -1,6 +1,8 @@
 """Schedules and their run fence: one run per (schedule, slot, attempt), ever (§3)."""
 
-from datetime import UTC, date, datetime
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from policy.frequency import Frequency
 from policy.identifiers import IdKind
+from storage import leases
 from storage.ids import new_id
 from storage.models import Schedule, ScheduleRun, Site, StorageLocation
+from storage.schedules import claim_run
 
 CREATED_AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -142,3 +146,37 @@ def test_schedule_with_the_day_its_frequency_needs_is_stored(
     with sessions() as session:
         stored = session.get_one(Schedule, row.id)
         assert (stored.frequency, stored.on_date, stored.weekday) == (frequency, on_date, weekday)
+
+
+def test_of_eight_concurrent_claims_of_one_attempt_exactly_one_wins(
+    sessions: sessionmaker[Session], daily: Schedule
+) -> None:
+    """Eight connections claim the same fence at once (as racing processes would)."""
+    gate = threading.Barrier(8)
+
+    def claim(_: int) -> bool:
+        with sessions.begin() as session:
+            gate.wait()
+            return claim_run(session, daily.id, "2026-03-29", 1, CREATED_AT) is not None
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(claim, range(8)))
+    assert won.count(True) == 1
+    assert runs(sessions) == [("2026-03-29", 1)]
+
+
+def test_a_lease_has_one_holder_until_it_lapses_or_is_released(
+    sessions: sessionmaker[Session],
+) -> None:
+    ttl = timedelta(minutes=3)
+    with sessions.begin() as session:
+        assert leases.hold(session, "scheduler", "a", CREATED_AT, ttl)
+        assert not leases.hold(session, "scheduler", "b", CREATED_AT + ttl / 2, ttl)
+        assert leases.hold(session, "scheduler", "a", CREATED_AT + ttl / 2, ttl)  # renewed
+        assert not leases.hold(session, "scheduler", "b", CREATED_AT + ttl, ttl)
+        assert leases.hold(session, "scheduler", "b", CREATED_AT + ttl * 3 / 2, ttl)  # lapsed
+        assert leases.holder_of(session, "scheduler", CREATED_AT + ttl * 3 / 2) == "b"
+        leases.release(session, "scheduler", "a")  # not a's any more: nothing happens
+        assert leases.holder_of(session, "scheduler", CREATED_AT + ttl * 3 / 2) == "b"
+        leases.release(session, "scheduler", "b")
+        assert leases.hold(session, "scheduler", "a", CREATED_AT + ttl * 3 / 2, ttl)
