@@ -1,5 +1,6 @@
 """The configuration loader: the YAML file of ARCHITECTURE §5 and the environment variables."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -423,8 +424,8 @@ def test_unknown_key_lists_the_accepted_keys() -> None:
 
 def test_unknown_top_level_key_lists_the_sections() -> None:
     assert only_problem({"site": {}}) == (
-        "site: unknown key (accepted: timezone, slack, channels, approvals, warnings, roles, "
-        "storage, sites)"
+        "site: unknown key (accepted: timezone, slack, channels, approvals, warnings, jobs, "
+        "roles, storage, sites)"
     )
 
 
@@ -839,3 +840,10 @@ def test_config_errors_never_contain_a_secret_value(tmp_path: Path) -> None:
             assert TOKEN not in shown
             assert EXTERNAL_ID not in shown
         assert error.__cause__ is None
+
+
+def test_the_heartbeat_sets_the_stale_window_and_is_bounded() -> None:
+    assert parse_config(
+        {"jobs": {"heartbeat_seconds": 2}}, {}, DATA_DIR
+    ).jobs.stale_after == timedelta(seconds=12)
+    assert only_problem({"jobs": {"heartbeat_seconds": 0}}).startswith("jobs.heartbeat_seconds: ")
