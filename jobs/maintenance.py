@@ -11,11 +11,10 @@ Database work is set-based and done first; deleting data follows, outside the tr
 """
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, Subquery, func, select, update
 from sqlalchemy.orm import Session
 
 from jobs.context import JobContext
@@ -114,18 +113,24 @@ WARNING_ACTION = "expiry warning"
 
 def _warnings(session: Session, context: JobContext, now: datetime) -> list[ExpiryWarning]:
     """Warnings due now (`policy.warnings`), each recorded in the audit log, which is also
-    how a lead time already announced is known."""
+    how a lead time already announced is known.
+
+    Only backups expiring within the longest lead time can be due, so the candidates come
+    from the `(status, expires_at)` index (and, by default, only each site's newest
+    restorable backup), however many backups the catalog holds."""
     settings = context.config.warnings
-    restorable: list[tuple[str, str, datetime]] = [
-        (backup_id, site, expires)
-        for backup_id, site, expires in session.execute(
-            select(Backup.id, Site.name, Backup.expires_at)
-            .join(Site, Backup.site_id == Site.id)
-            .where(Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)), Backup.expires_at > now)
-            .order_by(Site.name, Backup.created_at.desc())
+    restorable = Backup.status.in_(sorted(RESTORABLE_BACKUP_STATUSES)) & (Backup.expires_at > now)
+    query = (
+        select(Backup.id, Site.name, Backup.expires_at, Backup.site_id)
+        .join(Site, Backup.site_id == Site.id)
+        .where(restorable, Backup.expires_at <= now + timedelta(hours=max(settings.lead_hours)))
+    )
+    if not settings.every_backup:
+        newest = _newest(select(Backup.site_id).where(restorable))
+        query = query.join(
+            newest, (Backup.site_id == newest.c.site_id) & (Backup.created_at == newest.c.created)
         )
-    ]
-    candidates = restorable if settings.every_backup else _newest_per_site(restorable)
+    candidates = session.execute(query.order_by(Site.name)).all()
     if not candidates:
         return []
     said = {
@@ -134,20 +139,24 @@ def _warnings(session: Session, context: JobContext, now: datetime) -> list[Expi
             select(AuditEntry.target).where(
                 AuditEntry.action == WARNING_ACTION,
                 AuditEntry.target.in_(
-                    [f"{b} {h}h" for b, _, _ in candidates for h in settings.lead_hours]
+                    [f"{row.id} {h}h" for row in candidates for h in settings.lead_hours]
                 ),
             )
         )
     }
+    latest = _newest(
+        select(Backup.site_id).where(Backup.site_id.in_({r.site_id for r in candidates}))
+    )
     newest_status = dict(
         session.execute(
-            select(Site.name, Backup.status)
-            .join(Site, Backup.site_id == Site.id)
-            .order_by(Backup.created_at)
+            select(Backup.site_id, Backup.status).join(
+                latest,
+                (Backup.site_id == latest.c.site_id) & (Backup.created_at == latest.c.created),
+            )
         ).all()
-    )  # later rows win: each site's newest backup
+    )  # each candidate site's newest backup, whatever its status
     warnings = []
-    for backup_id, site, expires in candidates:
+    for backup_id, site, expires, site_id in candidates:
         announced = [h for h in settings.lead_hours if f"{backup_id} {h}h" in said]
         lead, record = due_lead(expires, now, settings.lead_hours, announced)
         for hours in record:
@@ -156,21 +165,18 @@ def _warnings(session: Session, context: JobContext, now: datetime) -> list[Expi
                 target=f"{backup_id} {hours}h", outcome="sent" if hours == lead else "skipped",
             )  # fmt: skip
         if lead is not None:
-            failed = newest_status.get(site) is BackupStatus.FAILED
+            failed = newest_status.get(site_id) is BackupStatus.FAILED
             warnings.append(ExpiryWarning(site, backup_id, expires, lead, failed))
     return warnings
 
 
-def _newest_per_site(
-    rows: Sequence[tuple[str, str, datetime]],
-) -> list[tuple[str, str, datetime]]:
-    seen: set[str] = set()
-    newest = []
-    for row in rows:  # ordered by site, newest first
-        if row[1] not in seen:
-            seen.add(row[1])
-            newest.append(row)
-    return newest
+def _newest(sites: Select[int]) -> Subquery:
+    """(site_id, created) of the newest backup of each site `sites` selects, with its filter."""
+    return (
+        sites.add_columns(func.max(Backup.created_at).label("created"))
+        .group_by(Backup.site_id)
+        .subquery()
+    )
 
 
 def delete_backup_data(context: JobContext, site: str, location: str, backup_id: str) -> None:

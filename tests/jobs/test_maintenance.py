@@ -219,3 +219,18 @@ def test_expired_data_whose_deletion_failed_is_deleted_by_a_later_pass(deploymen
     assert later.expired == [] and later.deleted == [backup_id]
     assert stored(context, "managed", backup_id) == []
     assert maintenance.sweep(at(flaky, expires + timedelta(minutes=10))).deleted == []
+
+
+def test_every_backup_true_warns_about_each_backup_not_only_the_newest(deployment):
+    context = deployment().context
+    older, newest = backed_up(context, "managed"), backed_up(context, "managed")
+    with context.sessions() as session:
+        expires = session.get_one(Backup, newest).expires_at
+    warnings = context.config.warnings.model_copy(update={"every_backup": True})
+    every = dataclasses.replace(
+        context, config=context.config.model_copy(update={"warnings": warnings})
+    )
+    report = maintenance.sweep(at(every, expires - timedelta(hours=24)))
+    assert sorted((w.backup_id, w.lead_hours) for w in report.warnings) == sorted(
+        [(older, 24), (newest, 24)]
+    )
