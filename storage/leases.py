@@ -36,8 +36,3 @@ def hold(session: Session, name: str, holder: str, now: datetime, ttl: timedelta
 def release(session: Session, name: str, holder: str) -> None:
     """Give the lease up at once (a clean shutdown), so a standby need not wait for it to lapse."""
     session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
-
-
-def holder_of(session: Session, name: str, now: datetime) -> str | None:
-    lease = session.get(Lease, name)
-    return lease.holder if lease is not None and lease.expires_at > now else None
