@@ -187,6 +187,24 @@ def demo(_: argparse.Namespace) -> int:
     return run_demo()
 
 
+def console(arguments: argparse.Namespace) -> int:
+    # Slack's libraries load only for the console: other commands start faster.
+    from bot.console import run as run_console  # noqa: PLC0415
+    from bot.playground import PEOPLE, SiteSize  # noqa: PLC0415
+
+    names = [p.name for p in PEOPLE]
+    if arguments.speaker not in names:
+        raise CommandLineError(
+            f"--as: no one called {arguments.speaker!r} (people: {', '.join(names)})"
+        )
+    for option in ("issues", "pages"):
+        if getattr(arguments, option) < 1:
+            raise CommandLineError(f"--{option} must be at least 1")
+    data_dir = arguments.data_dir or Environment.from_environ().data_dir / "console"
+    size = SiteSize(issues=arguments.issues, pages=arguments.pages)
+    return run_console(data_dir, arguments.speaker, size)
+
+
 def serve(arguments: argparse.Namespace) -> int:
     # Slack's libraries and waitress load only when serving: other commands start faster.
     from bot.serve import serve as run_server  # noqa: PLC0415
@@ -213,7 +231,31 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--file", type=Path, help="the YAML file (default: $BACKUPBOT_CONFIG)")
     check.set_defaults(run=config_check)
 
-    commands.add_parser("demo", help="run the demo on embedded defaults").set_defaults(run=demo)
+    commands.add_parser(
+        "demo", help="run the demo: the Slack app on embedded defaults, as a transcript"
+    ).set_defaults(run=demo)
+
+    console_parser = commands.add_parser(
+        "console",
+        help="chat with the bot in a terminal as simulated admins (no Slack needed)",
+        description="Chat with the real Slack app in a terminal, as one of four simulated "
+        "people, against sandbox sites; `help` inside lists the console's own commands.",
+    )
+    console_parser.add_argument(
+        "--as", dest="speaker", default="alice", help="who you are at first (default: alice)"
+    )
+    console_parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the console's database and backups (default: $BACKUPBOT_DATA_DIR/console)",
+    )
+    console_parser.add_argument(
+        "--issues", type=int, default=200, help="issues in the seeded Jira site (default: 200)"
+    )
+    console_parser.add_argument(
+        "--pages", type=int, default=40, help="pages in the seeded Confluence site (default: 40)"
+    )
+    console_parser.set_defaults(run=console)
 
     serve_parser = commands.add_parser(
         "serve", help="run the Slack app (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)"

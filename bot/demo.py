@@ -1,213 +1,264 @@
-"""`backupbot demo`: what exists so far, run end to end on embedded defaults.
+"""`backupbot demo`: the main job end to end, through the real Slack app, with no accounts.
 
-It serves a sandbox Atlassian site and an empty one on loopback ports, parses /backup commands
-as the bot will, applies the rules to three simulated people, backs the Jira and Confluence
-sites up for real into local managed storage (the database refusing a second backup of a busy
-site) and verifies each backup, then restores each into the empty site: the plan with its
-estimates, the restore, and the verification of what was restored. It exits 0 only if every
-step did what it shows, and leaves nothing behind.
+It starts the playground (`bot.playground`: two sandbox sites, a local Slack, the real app on a
+loopback port) and plays a short session as Slack would deliver it, printing every message the
+bot sends as an admin would see it in Slack:
+1. alice backs the Jira and the Confluence site up (`/backup now`), asks how they are doing,
+   and the completion notices arrive in #backup-notices with Atlassian's RPO/RTO;
+2. alice lists the backups, then asks to restore the Jira backup into the empty site;
+   the request and its preview arrive in #backup-approvals with Approve and Reject buttons;
+3. alice presses Approve and is refused (a restore needs a second admin); bob approves;
+4. the restore runs (progress in the request's thread), is verified against the backup, and
+   the empty site is read back to show what is now in it.
+Each step checks that the bot did what the transcript shows; the demo exits 0 only if every
+step did, and stops everything it started (its data lives in a temporary directory).
 """
 
+import re
+import sys
 import tempfile
-from datetime import UTC, datetime
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+import httpx
 
 from atlassian.sandbox.control import SANDBOX_TOKEN
-from atlassian.sandbox.data import SiteData
-from atlassian.sandbox.server import running_sandbox
-from bot.progress import (
-    describe_differences,
-    describe_plan,
-    describe_report,
-    describe_restore,
-    describe_result,
-)
-from commands.grammar import CommandError, Vocabulary, parse
-from jobs import backup, restore, restore_job
-from jobs.context import JobContext
-from jobs.verify import verify_backup
-from policy.objectives import reference_objectives
-from policy.products import Product
-from policy.retention import StorageOwner, expires_at
-from policy.roles import Activity, NotAuthorized, Roles, authorize
-from policy.sizes import format_size, parse_size
-from policy.statuses import BackupStatus, RestoreStatus
-from storage.catalog import BackupAlreadyActive
-from storage.config import Environment, parse_config
-from storage.database import create_engine, default_database_url, session_factory, upgrade
-from storage.manifest_key import load_or_create_key
+from bot.chat_text import Shown, show
+from bot.local_slack import Call, SlackUser
+from bot.playground import APPROVALS, NOTIFICATIONS, PEOPLE, RESTORE_TARGETS, Playground
 
-DEMO_SEED = 7
-RESTORE_INTO = {"acme-jira": "acme-jira-test", "acme-wiki": "acme-wiki-test"}
-DEMO_CONFIG: dict[str, Any] = {
-    "channels": {"notifications": "C0NOTIFY1", "approvals": "C0APPROVE"},
-    "roles": {
-        "org_admins": ["alice@example.com", "bob@example.com"],
-        "app_admins": {"jira": ["alice@example.com", "bob@example.com", "carol@example.com"]},
-    },
-    "sites": {
-        "acme-jira": {
-            "product": "jira",
-            "url": "set at start",
-            "email": "svc@example.com",
-            "token_env": "DEMO_TOKEN",
-        },
-        "acme-wiki": {
-            "product": "confluence",
-            "url": "set at start",
-            "email": "svc@example.com",
-            "token_env": "DEMO_TOKEN",
-        },
-    },
-}
-COMMANDS = [
-    "now acme-jira",
-    "schedule acme-wiki weekly on sun at 02:30 tz Europe/Berlin",
-    "restore bk-a1b2c3d4 to acme-jira only project:OPS preview",
-    "estimate jira 60GB 3.5 TB",
-    "now acme-jria",
-    "restore bk-a1b2c3d4 only page:12 to acme-jira",
-]
-PEOPLE = {
-    "alice": Roles(org_admin=True, app_admin_of=frozenset({Product.JIRA})),
-    "carol": Roles(app_admin_of=frozenset({Product.JIRA})),
-    "dave": Roles(),
-}
+BACKUP_ID = re.compile(r"\bbk-[a-z0-9]+\b")
+REQUEST_ID = re.compile(r"\brr-[a-z0-9]+\b")
+BACKUP_TIMEOUT = 60.0
+RESTORE_TIMEOUT = 90.0
 
 
-def _section(title: str) -> None:
-    print(f"\n== {title}")
+class StepFailed(Exception):
+    """A step of the demo did not do what the transcript shows."""
 
 
-def _commands(vocabulary: Vocabulary) -> int:
-    _section("/backup commands, parsed as the bot parses them")
-    failures = 0
-    for text in COMMANDS:
+class Transcript:
+    """Prints what people type and every message the bot sends, in the order they happen."""
+
+    def __init__(self, playground: Playground, write: Callable[[str], None]) -> None:
+        self.playground = playground
+        self._write = write
+        self._lock = threading.Lock()
+        playground.slack.subscribe(self._delivered)
+
+    def say(self, line: str = "") -> None:
+        with self._lock:
+            self._write(line)
+
+    def typed(self, who: str, text: str) -> None:
+        self.say(f"\n{who}> {text}")
+
+    def _delivered(self, call: Call) -> None:
+        shown = show(call, self.playground.names)
+        if shown is not None:
+            self.say(shown.text())
+
+
+class Session:
+    """The scripted admins, each step waiting for what Slack would show and checking it."""
+
+    def __init__(self, playground: Playground, transcript: Transcript) -> None:
+        self.playground = playground
+        self.slack = playground.slack
+        self.transcript = transcript
+        self.last_answer = ""  # where the answers to the last command are recorded
+
+    def command(self, who: str, text: str) -> str:
+        """`who` types `/backup <text>`; the text of the bot's first answer."""
+        self.transcript.typed(who, f"/backup {text}")
+        user = self.playground.user(who)
+        self.last_answer = user.command(text)
+        return str(self._answer(self.last_answer)["text"])
+
+    def click(self, who: str, button: str, message: Shown) -> str | None:
+        """`who` presses `button` on `message`; the text of an answer only they see, if any."""
+        found = [b for b in message.buttons if b.word == button]
+        if not found or message.channel is None or message.ts is None:
+            raise StepFailed(f"the message has no {button!r} button: {message.text()}")
+        pressed = found[0]
+        self.transcript.typed(who, f"click {pressed.word} {pressed.value}")
+        user: SlackUser = self.playground.user(who)
+        name = user.click(pressed.action_id, pressed.value, message.channel, message.ts)
         try:
-            action = parse(text, vocabulary)
-            print(f"/backup {text}\n   -> {type(action).__name__}: {action.to_text()}")
-        except CommandError as error:
-            print(f"/backup {text}\n   -> refused: {error.message}")
-            failures += 1
-    return failures
+            return str(self.slack.wait_for(name, timeout=5)["text"])
+        except TimeoutError:
+            return None  # nothing said to the clicker alone: the message itself changes
 
-
-def _roles() -> None:
-    _section("who may do what (organization admin and app admin)")
-    for name, roles in PEOPLE.items():
-        for activity in (Activity.LIST, Activity.NOW):
-            try:
-                authorize(activity, roles, Product.JIRA)
-                print(f"{name}: {activity.phrase} on a Jira site: allowed")
-            except NotAuthorized as refusal:
-                print(f"{name}: refused: {refusal.message}")
-
-
-def _rules(now: datetime) -> None:
-    _section("retention and Atlassian's reference objective")
-    for owner in StorageOwner:
-        print(
-            f"a backup in {owner.value} storage made {now:%Y-%m-%d %H:%M} UTC is restorable until "
-            f"{expires_at(now, owner):%Y-%m-%d %H:%M} UTC"
-        )
-    for product, data, attachments in (
-        (Product.JIRA, "60GB", "3.5TB"),
-        (Product.JIRA, "61GB", "1TB"),
-        (Product.CONFLUENCE, "125GB", "0B"),
-    ):
-        objectives = reference_objectives(product, parse_size(data), parse_size(attachments))
-        print(
-            f"{product.label}, {format_size(parse_size(data))} data and "
-            f"{format_size(parse_size(attachments))} attachments: {objectives.describe()}"
-        )
-
-
-def _backups(context: JobContext) -> dict[str, str]:
-    """Each source site's verified backup id; empty if any step did not do what it shows."""
-    _section("backing up the sandbox sites for real, then verifying each backup")
-    ok = True
-    made: dict[str, str] = {}
-    for site in RESTORE_INTO:
-        queued = backup.queue(context, site, None, "alice@example.com")
+    def _answer(self, name: str) -> dict[str, Any]:
         try:
-            backup.queue(context, site, None, "bob@example.com")
-            print(f"{site}: a second backup while {queued.id} is queued was accepted (wrong)")
-            ok = False
-        except BackupAlreadyActive as refusal:
-            print(f"{site}: a second backup now is refused: {refusal}")
-        result = backup.run(context, queued.id)
-        print(describe_result(site, result))
-        product = context.config.sites[site].product
-        objectives = reference_objectives(product, result.data_bytes, result.attachment_bytes)
-        print(f"   {objectives.describe()}")
-        report = verify_backup(context, queued.id)
-        print(f"   {describe_report(report)}")
-        ok = ok and result.status is BackupStatus.COMPLETED and report.ok
-        made[site] = queued.id
-    return made if ok else {}
+            return self.slack.wait_for(name, timeout=30)
+        except TimeoutError:
+            raise StepFailed("the bot did not answer within 30 s") from None
+
+    def posted(
+        self,
+        channel: str,
+        where: Callable[[dict[str, Any]], bool],
+        timeout: float,
+        what: str,
+        method: str = "chat.postMessage",
+    ) -> Shown:
+        """The message posted to `channel` that `where` accepts, as people see it."""
+        try:
+            self.slack.wait_for(method, lambda a: a.get("channel") == channel and where(a), timeout)
+        except TimeoutError:
+            raise StepFailed(f"{what} did not arrive within {timeout:.0f} s") from None
+        with self.slack.lock:
+            calls = [c for c in self.slack.calls if c.method == method]
+        call = next(c for c in calls if c.args.get("channel") == channel and where(c.args))
+        shown = show(call, self.playground.names)
+        assert shown is not None
+        return shown
 
 
-def _restores(context: JobContext, backups: dict[str, str]) -> bool:
-    _section("restoring each backup into an empty sandbox site: the plan, then the restore")
-    ok = True
-    for source, backup_id in backups.items():
-        plan = restore.preview(context, backup_id, target=RESTORE_INTO[source])
-        print(describe_plan(plan, restore_job.estimates(context, plan)))
-        queued = restore_job.queue(context, plan, requested_by="alice@example.com")
-        result = restore_job.execute(context, queued.id, plan)
-        print(describe_restore(queued.id, result))
-        differences = restore.verify(context, plan, result)
-        print(describe_differences(differences))
-        ok = ok and result.status is RestoreStatus.COMPLETED and not differences
-    return ok
+def _expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise StepFailed(what)
 
 
-def _context(data_dir: Path, site_url: str, empty_url: str) -> JobContext:
-    sites = {name: {**site, "url": site_url} for name, site in DEMO_CONFIG["sites"].items()}
-    sites |= {
-        target: {**DEMO_CONFIG["sites"][source], "url": empty_url}
-        for source, target in RESTORE_INTO.items()
-    }
-    environ = {"DEMO_TOKEN": SANDBOX_TOKEN}
-    config = parse_config({**DEMO_CONFIG, "sites": sites}, environ, data_dir)
-    engine = create_engine(default_database_url(data_dir))
-    upgrade(engine)
-    return JobContext(
-        config,
-        Environment.from_environ({**environ, "BACKUPBOT_DATA_DIR": str(data_dir)}),
-        session_factory(engine),
-        load_or_create_key(data_dir),
+def _one(pattern: re.Pattern[str], text: str, what: str) -> str:
+    found = pattern.search(text)
+    if not found:
+        raise StepFailed(f"{what}; the bot said: {text[:300]}")
+    return found.group(0)
+
+
+def back_up_both_sites(session: Session) -> dict[str, str]:
+    made = {}
+    for site in RESTORE_TARGETS:
+        answer = session.command("alice", f"now {site}")
+        made[site] = _one(BACKUP_ID, answer, f"/backup now {site} gave no backup id")
+    session.command("alice", f"status {made['acme-jira']}")
+    refusal = session.command("carol", "now acme-wiki")
+    _expect(
+        "Confluence admin" in refusal, f"carol, no Confluence admin, was not refused: {refusal}"
+    )
+    for backup_id in made.values():
+
+        def completed(args: dict[str, Any], backup_id: str = backup_id) -> bool:
+            return backup_id in args.get("text", "") and "Completed" in args.get("text", "")
+
+        notice = session.posted(
+            NOTIFICATIONS,
+            completed,
+            BACKUP_TIMEOUT,
+            f"the completion notice of {backup_id}",
+        )
+        shown = "\n".join(notice.lines)
+        _expect("RTO" in shown and "RPO" in shown, f"{backup_id}'s notice gives no RPO/RTO")
+    return made
+
+
+def preview_one_space(session: Session, backup_id: str, target: str) -> None:
+    """A granular restore, previewed: nothing is written and no approval is needed."""
+    answer = session.command("alice", f"restore {backup_id} to {target} only space:DOCS preview")
+    _expect("preview" in answer.lower(), f"no preview was promised: {answer}")
+    try:
+        preview = session.slack.wait_for(
+            session.last_answer, lambda a: "DOCS" in str(a.get("blocks")), timeout=30
+        )
+    except TimeoutError:
+        raise StepFailed("the preview of space DOCS did not arrive within 30 s") from None
+    _expect("Preview" in str(preview.get("blocks")), "the preview shows no plan")
+
+
+def request_restore(session: Session, backup_id: str, target: str) -> tuple[str, Shown]:
+    answer = session.command("alice", "list")
+    _expect(backup_id in answer, f"/backup list does not show {backup_id}")
+    answer = session.command("alice", f"restore {backup_id} to {target}")
+    request_id = _one(REQUEST_ID, answer, "/backup restore gave no request id")
+    message = session.posted(
+        APPROVALS,
+        lambda a: request_id in a.get("text", ""),
+        30,
+        f"the approval request {request_id}",
+    )
+    shown = "\n".join(message.lines)
+    _expect("Preview" in shown, f"{request_id}'s request shows no preview")
+    _expect({"approve", "reject"} <= {b.word for b in message.buttons}, "no Approve/Reject")
+    return request_id, message
+
+
+def approve_and_restore(session: Session, request_id: str, message: Shown) -> None:
+    refusal = session.click("alice", "approve", message) or ""
+    _expect("yourself" in refusal, f"alice approving her own request was not refused: {refusal}")
+    session.click("bob", "approve", message)
+    session.posted(
+        APPROVALS,
+        lambda a: request_id in a.get("text", "") and "Approved" in a.get("text", ""),
+        30,
+        f"{request_id} marked approved",
+        method="chat.update",
+    )
+    done = session.posted(
+        APPROVALS,
+        lambda a: (
+            a.get("thread_ts") == message.ts
+            and "Restore" in a.get("text", "")
+            and ("Completed" in a.get("text", "") or "Failed" in a.get("text", ""))
+        ),
+        RESTORE_TIMEOUT,
+        f"the outcome of {request_id}",
+    )
+    shown = "\n".join(done.lines)
+    _expect("Completed" in shown, f"{request_id} did not complete")
+    _expect("Verification" in shown, f"{request_id}'s outcome has no verification summary")
+    _expect(
+        "match the backup on everything" in shown, f"{request_id}'s verification found differences"
     )
 
 
-def run() -> int:
-    now = datetime.now(UTC).replace(microsecond=0)
-    site = SiteData.generate(DEMO_SEED, projects=3, issues=300, spaces=2, pages=60)
+def show_target(session: Session, transcript: Transcript) -> None:
+    """Read the restored site back over its REST API, as an admin would look at it."""
+    url = session.playground.empty_url
+    answer = httpx.get(
+        f"{url}/rest/api/3/project/search", auth=("svc@example.com", SANDBOX_TOKEN), timeout=30
+    )
+    projects = [p["key"] for p in answer.json().get("values", [])]
+    transcript.say(
+        f"\n(acme-jira-test, read back over its REST API: projects {', '.join(projects)})"
+    )
+    _expect(bool(projects), "the restore target still has no project")
+
+
+def play(playground: Playground, transcript: Transcript) -> None:
+    """The session; StepFailed names the first step that did not do what it shows."""
+    transcript.say(
+        f"backupbot demo: the real Slack app on {playground.app_url}, sent signed requests by "
+        f"a local Slack; sandbox sites on {playground.source_url} (acme-jira, acme-wiki) and "
+        f"{playground.empty_url} (empty: acme-jira-test, acme-wiki-test)."
+    )
+    for person in PEOPLE[:3]:
+        transcript.say(f"  {person.name}: {person.roles}")
+    session = Session(playground, transcript)
+    backups = back_up_both_sites(session)
+    preview_one_space(session, backups["acme-wiki"], RESTORE_TARGETS["acme-wiki"])
+    request_id, message = request_restore(
+        session, backups["acme-jira"], RESTORE_TARGETS["acme-jira"]
+    )
+    approve_and_restore(session, request_id, message)
+    show_target(session, transcript)
+
+
+def run(out: TextIO = sys.stdout) -> int:
+    started = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="backupbot-demo-") as directory,
-        running_sandbox(site) as site_url,
-        running_sandbox(SiteData.empty(DEMO_SEED)) as empty_url,
+        Playground(Path(directory)) as playground,
     ):
-        context = _context(Path(directory), site_url, empty_url)
-        config = context.config
-        vocabulary = Vocabulary(
-            {name: site.product for name, site in config.sites.items()}, tuple(config.storage)
-        )
-        print(
-            f"backupbot demo: a sandbox Atlassian site on {site_url}, an empty one on "
-            f"{empty_url}; "
-            f"sites {', '.join(config.sites)}; storage {', '.join(config.storage)}"
-        )
-        refused = _commands(vocabulary)
-        _roles()
-        _rules(now)
-        backups = _backups(context)
-        restored = bool(backups) and _restores(context, backups)
-    ok = refused == 2 and restored
-    print(
-        "\nThe same backups and restores run from Slack with `backupbot serve` (see the README); "
-        "this demo drives them directly."
-    )
-    print("demo: OK" if ok else "demo: FAILED")
-    return 0 if ok else 1
+        transcript = Transcript(playground, lambda line: print(line, file=out, flush=True))
+        try:
+            play(playground, transcript)
+        except StepFailed as failure:
+            transcript.say(f"\ndemo: FAILED: {failure}")
+            return 1
+    print(f"\ndemo: OK in {time.monotonic() - started:.0f} s", file=out)
+    return 0

@@ -117,7 +117,8 @@ class Reports:
         thread = self._thread_of(request_id)
         if thread:
             done, phase = progress.items_done, escape(progress.phase)
-            text = f":arrows_counterclockwise: {done:,} items restored ({phase})"
+            items = "item" if done == 1 else "items"
+            text = f":arrows_counterclockwise: {done:,} {items} restored ({phase})"
             self.notifier.post(thread[0], render(Reply(text)), thread_ts=thread[1])
 
     def restore_finished(self, outcome: RestoreOutcome) -> None:

@@ -83,16 +83,6 @@ def test_usage_mistakes_exit_2_with_a_usage_line(args):
     assert result.stderr.startswith("usage: backupbot")
 
 
-def test_the_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path):
-    result = backupbot("demo", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.rstrip().endswith("demo: OK")
-    assert "a second backup now is refused" in result.stdout
-    assert result.stdout.count(": verified: ") == 2
-    assert result.stdout.count("verification: the restored items match the backup") == 2
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_backup_and_verify_work_against_a_running_sandbox_showing_progress(tmp_path):
     config = tmp_path / "backupbot.yml"
     with running_sandbox(SiteData.generate(5, projects=2, issues=30, spaces=1, pages=10)) as url:

@@ -4,14 +4,11 @@ sites on loopback ports (a seeded source and an empty restore target)."""
 
 import hashlib
 import hmac
-import json
 import re
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from atlassian.sandbox.server import running_sandbox
 from bot.app import Deployment, create_deployment, web_client, wsgi_app
 from bot.blocks import check_message
 from bot.identity import config_roles
+from bot.local_slack import LocalSlack, SlackUser
 from jobs.context import JobContext, utc_now
 from storage.catalog import sync_configuration
 from storage.config import ConfigRoles, Environment, parse_config
@@ -47,112 +45,13 @@ PEOPLE = {
 }
 
 
-@dataclass
-class Call:
-    method: str
-    args: dict[str, Any]
-    at: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class FakeSlack:
-    """Slack's Web API and response_url endpoints, recording what the bot sends."""
-
-    url: str = ""
-    calls: list[Call] = field(default_factory=list)
-    failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = field(
-        default_factory=dict
-    )
-    emails: dict[str, str] = field(default_factory=lambda: dict(PEOPLE))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    _ts: int = 1000
-
-    def fail_next(self, method: str, status: int, body: dict[str, Any], **headers: str) -> None:
-        self.failures.setdefault(method, []).append((status, headers, body))
-
-    def of(self, method: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [c.args for c in self.calls if c.method == method]
-
-    def wait_for(
-        self,
-        method: str,
-        where: Callable[[dict[str, Any]], bool] = lambda _: True,
-        timeout: float = 30,
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for args in self.of(method):
-                if where(args):
-                    return args
-            time.sleep(0.02)
-        seen = [(c.method, _text(c.args)[:200]) for c in self.calls]
-        raise AssertionError(f"no {method} call matched within {timeout} s; calls: {seen}")
-
-    def answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-        with self.lock:
-            self.calls.append(Call(method, args))
-            queued = self.failures.get(method)
-            if queued:
-                return queued.pop(0)
-            self._ts += 1
-            ts = f"1700000000.{self._ts:06d}"
-        if method == "auth.test":
-            return 200, {}, {"ok": True, "user_id": "UBOT", "team_id": TEAM, "bot_id": "B1"}
-        if method == "users.info":
-            user = args.get("user")
-            if user not in self.emails:
-                return 200, {}, {"ok": True, "user": {"id": user, "profile": {}}}
-            return (
-                200,
-                {},
-                {"ok": True, "user": {"id": user, "profile": {"email": self.emails[user]}}},
-            )
-        if method in ("chat.postMessage", "chat.update"):
-            return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": args.get("ts", ts)}
-        return 200, {}, {"ok": True}
-
-
-def _text(args: dict[str, Any]) -> str:
-    return str(args.get("text") or "")
+FakeSlack = LocalSlack  # the name the tests' annotations use
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    slack = FakeSlack()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
-            if "json" in (self.headers.get("Content-Type") or ""):
-                args = json.loads(raw) if raw else {}
-            else:
-                args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
-                for key in ("blocks", "view"):
-                    if isinstance(args.get(key), str):
-                        args[key] = json.loads(args[key])
-            method = self.path.lstrip("/").removeprefix("api/").split("?")[0]
-            status, headers, body = slack.answer(method, args)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    slack.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield slack
-    server.shutdown()
-    server.server_close()
+def fake_slack() -> Iterator[LocalSlack]:
+    with LocalSlack(emails=dict(PEOPLE)).serving() as slack:
+        yield slack
 
 
 def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
@@ -167,7 +66,7 @@ class Bot:
     deployment: Deployment
     context: JobContext
     http: httpx.Client
-    _responses: int = 0
+    last_response: str = ""  # where the answers to the last command are recorded
 
     @staticmethod
     def sign(body: bytes, timestamp: int) -> str:
@@ -196,42 +95,23 @@ class Bot:
         )
         return backup_id
 
-    def response_url(self) -> tuple[str, str]:
-        """A fresh response_url on the fake Slack, and the name its calls are recorded under."""
-        self._responses += 1
-        name = f"respond/{self._responses}"
-        return f"{self.slack.url}/{name}", name
+    def user(self, user: str, team: str = TEAM) -> SlackUser:
+        """`user`'s Slack client (bot.local_slack), signing as Slack does."""
+        return SlackUser(
+            user, f"{self.url}/slack/events", self.slack, SECRET, self.http, team_id=team
+        )
 
     def command(self, user: str, text: str, *, team: str = TEAM) -> dict[str, Any]:
         """Send `/backup <text>` as `user`; returns the message sent to its response_url."""
-        respond, name = self.response_url()
-        form = {
-            "token": "unused", "team_id": team, "team_domain": "acme", "channel_id": "C0CHAT",
-            "channel_name": "ops", "user_id": user, "user_name": user.lower(),
-            "command": "/backup", "text": text, "api_app_id": "A1",
-            "response_url": respond, "trigger_id": "1.2.3",
-        }  # fmt: skip
-        answer = self.post(urllib.parse.urlencode(form).encode())
-        assert answer.status_code == 200, answer.text
-        return self.slack.wait_for(name)
+        self.last_response = self.user(user, team).command(text)
+        return self.slack.wait_for(self.last_response)
 
     def click(self, user: str, action_id: str, value: str, message: dict[str, Any]) -> str:
         """Press a button of a posted message as `user`; returns the name its ephemeral
         answers (if any) are recorded under."""
-        respond, name = self.response_url()
-        payload = {
-            "type": "block_actions", "team": {"id": TEAM}, "user": {"id": user},
-            "api_app_id": "A1", "trigger_id": "1.2.3", "response_url": respond,
-            "channel": {"id": message["channel"]},
-            "container": {"type": "message", "message_ts": message["ts"]},
-            "message": {"ts": message["ts"], "text": message.get("text", "")},
-            "actions": [{"type": "button", "action_id": action_id, "value": value,
-                         "block_id": "b", "action_ts": "1"}],
-        }  # fmt: skip
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-        answer = self.post(body)
-        assert answer.status_code == 200, answer.text
-        return name
+        return self.user(user).click(
+            action_id, value, message["channel"], message["ts"], message.get("text", "")
+        )
 
 
 @pytest.fixture

@@ -107,18 +107,14 @@ def test_verify_answers_at_once_and_the_result_follows(bot):
     first = bot.command("U_CAROL", f"verify {backup_id}")
     assert "Verifying" in first["text"]
     # The result goes to the same response_url: the second message posted there.
-    result = bot.slack.wait_for(
-        f"respond/{bot._responses}", lambda a: "verified" in a.get("text", "")
-    )
+    result = bot.slack.wait_for(bot.last_response, lambda a: "verified" in a.get("text", ""))
     assert "every SHA-256" in result["text"]
 
 
 def test_a_restore_preview_changes_nothing_and_comes_back_to_the_asker(bot):
     backup_id = bot.backed_up()
     bot.command("U_ALICE", f"restore {backup_id} to spare-jira preview")
-    result = bot.slack.wait_for(
-        f"respond/{bot._responses}", lambda a: "Preview" in a.get("text", "")
-    )
+    result = bot.slack.wait_for(bot.last_response, lambda a: "Preview" in a.get("text", ""))
     assert "nothing was changed" in result["text"]
     assert bot.slack.of("chat.postMessage")[-1]["channel"] == "C0NOTIFY"  # no approval posted
 

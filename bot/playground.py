@@ -1,0 +1,194 @@
+"""The whole bot on this machine, with no accounts: what `backupbot demo` and `backupbot console`
+run.
+
+- Two sandbox Atlassian sites on loopback ports: a seeded source (`acme-jira`, `acme-wiki`) and
+  an empty one to restore into (`acme-jira-test`, `acme-wiki-test`).
+- A local Slack (`bot.local_slack`) that the bot's WebClient talks to, with four simulated
+  people whose roles come from the config.
+- The real Slack app (`bot.app.create_deployment`: Bolt, listeners, worker, job runner,
+  scheduler, notifier), served by waitress on a loopback port, to which each person's
+  `SlackUser` sends signed requests exactly as Slack would.
+- A SQLite database and local managed storage under a data directory.
+"""
+
+import secrets
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from waitress.server import create_server
+
+from atlassian.sandbox.control import SANDBOX_TOKEN
+from atlassian.sandbox.data import SiteData
+from atlassian.sandbox.server import running_sandbox
+from bot.app import EVENTS_PATH, Deployment, create_deployment, web_client, wsgi_app
+from bot.chat_text import Names
+from bot.local_slack import LocalSlack, SlackUser
+from jobs.context import JobContext, utc_now
+from storage.catalog import sync_configuration
+from storage.config import Environment, parse_config
+from storage.database import create_engine, default_database_url, session_factory, upgrade
+from storage.manifest_key import load_or_create_key
+
+TOKEN_VARIABLE = "SANDBOX_API_TOKEN"  # noqa: S105 - the name of a variable
+NOTIFICATIONS = "C0NOTIFY"
+APPROVALS = "C0APPROVE"
+CHAT = "C0CHAT"
+CHANNELS = {NOTIFICATIONS: "backup-notices", APPROVALS: "backup-approvals", CHAT: "ops"}
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    user_id: str
+    roles: str  # what they may do, said for people
+
+    @property
+    def email(self) -> str:
+        return f"{self.name}@example.com"
+
+
+PEOPLE = (
+    Person("alice", "U0ALICE", "organization admin, Jira admin and Confluence admin"),
+    Person("bob", "U0BOB", "organization admin, Jira admin and Confluence admin"),
+    Person("carol", "U0CAROL", "Jira admin only (may read Jira backups, not make them)"),
+    Person("dave", "U0DAVE", "organization admin only (may read, not make backups)"),
+)
+
+# Source site -> the empty site of the same product that restores go into.
+RESTORE_TARGETS = {"acme-jira": "acme-jira-test", "acme-wiki": "acme-wiki-test"}
+
+
+@dataclass(frozen=True)
+class SiteSize:
+    """How much the seeded source site holds."""
+
+    projects: int = 3
+    issues: int = 200
+    spaces: int = 2
+    pages: int = 40
+    seed: int = 7
+
+    def data(self) -> SiteData:
+        return SiteData.generate(
+            self.seed,
+            projects=self.projects,
+            issues=self.issues,
+            spaces=self.spaces,
+            pages=self.pages,
+        )
+
+
+def playground_config(source_url: str, empty_url: str, data_dir: Path) -> dict[str, Any]:
+    site = {"email": "svc@example.com", "token_env": TOKEN_VARIABLE}
+    urls = {"acme-jira": source_url, "acme-wiki": source_url} | {
+        target: empty_url for target in RESTORE_TARGETS.values()
+    }
+    products = {"acme-jira": "jira", "acme-jira-test": "jira"}
+    return {
+        "channels": {"notifications": NOTIFICATIONS, "approvals": APPROVALS},
+        "roles": {
+            "source": "config",
+            "org_admins": ["alice@example.com", "bob@example.com", "dave@example.com"],
+            "app_admins": {
+                "jira": ["alice@example.com", "bob@example.com", "carol@example.com"],
+                "confluence": ["alice@example.com", "bob@example.com"],
+            },
+        },
+        "storage": {"managed": {"kind": "local", "path": str(data_dir / "backups")}},
+        "sites": {
+            name: {"product": products.get(name, "confluence"), "url": url, **site}
+            for name, url in urls.items()
+        },
+    }
+
+
+class Playground:
+    """Start with `with Playground(data_dir) as playground:`; everything stops when it ends."""
+
+    def __init__(self, data_dir: Path, size: SiteSize | None = None) -> None:
+        self.data_dir = data_dir
+        self.size = size or SiteSize()
+        self.slack = LocalSlack(emails={p.user_id: p.email for p in PEOPLE})
+        self.names = Names({p.user_id: p.name for p in PEOPLE}, CHANNELS)
+        self.signing_secret = secrets.token_hex(16)
+        self._stack = ExitStack()
+        self.context: JobContext
+        self.deployment: Deployment
+        self.app_url = ""
+        self.source_url = ""
+        self.empty_url = ""
+
+    def __enter__(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        stack = self._stack
+        self.source_url = stack.enter_context(running_sandbox(self.size.data()))
+        self.empty_url = stack.enter_context(running_sandbox(SiteData.empty(self.size.seed)))
+        stack.enter_context(self.slack.serving())
+        self.context = self._context()
+        client = web_client("xoxb-local-bot-token", f"{self.slack.url}/api/")
+        self.deployment = create_deployment(
+            self.context, client=client, signing_secret=self.signing_secret
+        )
+        self.deployment.start()
+        stack.callback(self.deployment.stop)
+        server = create_server(wsgi_app(self.deployment.app), host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=server.run, name="slack-app", daemon=True)
+        thread.start()
+        stack.callback(server.close)
+        port = server.effective_port  # type: ignore[union-attr]  # one socket: a BaseWSGIServer
+        self.app_url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+        self._http = stack.enter_context(httpx.Client(timeout=30))
+
+    def _context(self) -> JobContext:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        environ = {TOKEN_VARIABLE: SANDBOX_TOKEN, "BACKUPBOT_DATA_DIR": str(self.data_dir)}
+        config = parse_config(
+            playground_config(self.source_url, self.empty_url, self.data_dir),
+            environ,
+            self.data_dir,
+        )
+        engine = create_engine(default_database_url(self.data_dir))
+        upgrade(engine)
+        self._stack.callback(engine.dispose)
+        sessions = session_factory(engine)
+        with sessions.begin() as session:
+            sync_configuration(session, config, utc_now())
+        return JobContext(
+            config,
+            Environment.from_environ(environ),
+            sessions,
+            load_or_create_key(self.data_dir),
+        )
+
+    def person(self, name: str) -> Person:
+        for person in PEOPLE:
+            if person.name == name.lower():
+                return person
+        known = ", ".join(p.name for p in PEOPLE)
+        raise KeyError(f"there is no one called {name!r} here (people: {known})")
+
+    def user(self, name: str) -> SlackUser:
+        """`name`'s Slack client, typing in #ops."""
+        return SlackUser(
+            self.person(name).user_id, self.app_url, self.slack, self.signing_secret, self._http
+        )

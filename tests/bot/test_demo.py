@@ -1,0 +1,68 @@
+"""`backupbot demo`: the Slack app driven end to end, shown as a transcript, checked by step."""
+
+import io
+import os
+import re
+import subprocess
+import sys
+
+from bot import demo
+
+
+def test_the_demo_shows_each_step_in_order_exits_0_and_leaves_nothing_behind(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BACKUPBOT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo"],
+        capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
+        env={**environment, "TMPDIR": str(scratch)},
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert re.search(r"\ndemo: OK in \d+ s$", out.rstrip())
+    jira, wiki = re.findall(r"Backup (bk-[a-z0-9]+) of `acme-(?:jira|wiki)` is queued", out)
+    request = re.search(r"Restore request (rr-[a-z0-9]+) is created", out)[1]
+    steps = [
+        "alice> /backup now acme-jira",
+        "alice> /backup now acme-wiki",
+        f"alice> /backup status {jira}",
+        "carol> /backup now acme-wiki",
+        "needs you to be both an organization admin and a Confluence admin",
+        f"alice> /backup restore {wiki} to acme-wiki-test only space:DOCS preview",
+        "nothing was changed",
+        "alice> /backup list",
+        f"alice> /backup restore {jira} to acme-jira-test",
+        f"[#backup-approvals] backupbot:\n  🚨 Restore request {request} needs a second admin",
+        f"[Approve] -> click approve {request}",
+        f"alice> click approve {request}",
+        f"You asked for {request} yourself",
+        f"bob> click approve {request}",
+        "[#backup-approvals] backupbot (edited)",
+        "[#backup-approvals thread] backupbot:\n  ▶️ Approved by bob@example.com",
+        f"✅ Restore {request}: Completed",
+        "Verification: the restored items match the backup",
+        "(acme-jira-test, read back over its REST API: projects ENG, MKT, OPS)",
+    ]
+    at = 0
+    for step in steps:
+        found = out.find(step, at)
+        assert found >= 0, f"{step!r} missing after position {at}:\n{out}"
+        at = found
+    for backup_id in (jira, wiki):  # each completion notice, with Atlassian's RPO/RTO
+        notice = out.split(f"✅ Backup {backup_id} of ", 1)[1].split("\n[", 1)[0]
+        assert ": Completed" in notice
+        assert "Atlassian's reference objective: RTO 12 hours, RPO 24 hours" in notice
+    assert "Traceback" not in out + result.stderr
+    assert list(tmp_path.iterdir()) == [scratch]  # nothing written where it ran
+    assert list(scratch.iterdir()) == []  # its temporary data directory removed
+
+
+def test_the_demo_fails_when_a_step_does_not_do_what_it_shows(monkeypatch):
+    """The restore's outcome cannot arrive in no time: the demo must say so and exit 1."""
+    monkeypatch.setattr(demo, "RESTORE_TIMEOUT", 0.0)
+    out = io.StringIO()
+    assert demo.run(out) == 1
+    text = out.getvalue()
+    assert re.search(r"demo: FAILED: the outcome of rr-[a-z0-9]+ did not arrive within 0 s", text)
+    assert "demo: OK" not in text
