@@ -9,8 +9,9 @@ for up to 3 s a request). Socket Mode, when SLACK_APP_TOKEN is set, uses Bolt's 
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from waitress.server import create_server
 
 from bot.identity import IdentityResolver, RoleSource, atlassian_roles, config_roles
 from bot.inbox import Inbox, Item
@@ -189,6 +191,29 @@ def _team_allowlist(allowed: set[str]) -> Callable[..., Any]:
         return None
 
     return only_allowed_workspaces
+
+
+@contextmanager
+def serving_in_thread(
+    application: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", threads: int = 4
+) -> Iterator[str]:
+    """Serve a WSGI app with waitress on a free port of `host`, on a thread of this process,
+    until the block ends; yields the base URL (for the demo, the console and tests)."""
+    server = create_server(application, host=host, port=0, threads=threads)
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]  # one socket
+    finally:
+
+        def close_everything() -> None:
+            # Run by waitress's own loop (a trigger thunk): closing its sockets from another
+            # thread would leave its select() waiting on a closed descriptor.
+            for channel in list(server._map.values()):  # type: ignore[union-attr]  # all of them
+                channel.close()
+
+        server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
+        thread.join(10)
 
 
 def wsgi_app(

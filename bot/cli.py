@@ -37,8 +37,10 @@ from storage.artifacts import StorageError
 from storage.catalog import BackupAlreadyActive
 from storage.config import ConfigError, Environment, load_config
 from storage.database import (
+    BackupRefused,
     MigrationError,
     UnsupportedDatabaseUrl,
+    backup_sqlite,
     create_engine,
     current_revision,
     upgrade,
@@ -69,6 +71,20 @@ def db_upgrade(_: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"database {_shown_url(url)} is at revision {revision}")
+    return 0
+
+
+def db_backup(arguments: argparse.Namespace) -> int:
+    environment = Environment.from_environ()
+    engine = create_engine(environment.database_url.reveal())
+    try:
+        size = backup_sqlite(engine, arguments.file)
+    except BackupRefused as error:
+        raise CommandLineError(str(error)) from None
+    finally:
+        engine.dispose()
+    shown = _shown_url(environment.database_url.reveal())
+    print(f"copied {shown} to {arguments.file} ({size:,} bytes)")
     return 0
 
 
@@ -224,6 +240,14 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the database migrations").set_defaults(
         run=db_upgrade
     )
+    db_backup_parser = db_commands.add_parser(
+        "backup",
+        help="copy the SQLite database to a new file while the bot runs",
+        description="A consistent copy of the bot's SQLite database (schedules, requests, the "
+        "catalog, the audit log), made while the bot runs. For PostgreSQL use pg_dump.",
+    )
+    db_backup_parser.add_argument("file", type=Path, help="the new file (must not exist)")
+    db_backup_parser.set_defaults(run=db_backup)
 
     config = commands.add_parser("config", help="configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="<cmd>")

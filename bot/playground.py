@@ -12,7 +12,6 @@ run.
 """
 
 import secrets
-import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +19,18 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-from waitress.server import create_server
 
 from atlassian.sandbox.control import SANDBOX_TOKEN
 from atlassian.sandbox.data import SiteData
 from atlassian.sandbox.server import running_sandbox
-from bot.app import EVENTS_PATH, Deployment, create_deployment, web_client, wsgi_app
+from bot.app import (
+    EVENTS_PATH,
+    Deployment,
+    create_deployment,
+    serving_in_thread,
+    web_client,
+    wsgi_app,
+)
 from bot.chat_text import Names
 from bot.local_slack import LocalSlack, SlackUser
 from jobs.context import JobContext, utc_now
@@ -151,12 +156,8 @@ class Playground:
         )
         self.deployment.start()
         stack.callback(self.deployment.stop)
-        server = create_server(wsgi_app(self.deployment.app), host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=server.run, name="slack-app", daemon=True)
-        thread.start()
-        stack.callback(server.close)
-        port = server.effective_port  # type: ignore[union-attr]  # one socket: a BaseWSGIServer
-        self.app_url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+        served = stack.enter_context(serving_in_thread(wsgi_app(self.deployment.app)))
+        self.app_url = f"{served}{EVENTS_PATH}"
         self._http = stack.enter_context(httpx.Client(timeout=30))
 
     def _context(self) -> JobContext:

@@ -4,7 +4,9 @@
 timeout, foreign keys); `upgrade` applies the Alembic migrations shipped inside this package.
 """
 
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,34 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+class BackupRefused(ValueError):
+    """`backup_sqlite` cannot make this copy; the message says why and what to do."""
+
+
+def backup_sqlite(engine: Engine, destination: Path) -> int:
+    """A consistent copy of a SQLite database at `destination`, made while the bot runs
+    (SQLite's online backup: readers and writers carry on); returns its size in bytes.
+
+    Written beside the destination first and renamed into place, so a copy that exists is
+    whole. PostgreSQL has its own tool for this (`pg_dump`).
+    """
+    if engine.dialect.name != "sqlite":
+        raise BackupRefused(
+            f"the database is {engine.dialect.name}, not SQLite: back it up with pg_dump, "
+            'e.g. pg_dump --format=custom --file=backupbot.dump "$BACKUPBOT_DATABASE_URL"'
+        )
+    if destination.exists():
+        raise BackupRefused(f"{destination} already exists; name a new file")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source = engine.raw_connection()
+    try:
+        with closing(sqlite3.connect(partial)) as copy:
+            source.driver_connection.backup(copy)  # type: ignore[union-attr]
+    finally:
+        source.close()
+    partial.replace(destination)
+    return destination.stat().st_size

@@ -2,6 +2,7 @@
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,28 @@ def test_restore_previews_then_restores_into_an_empty_site_and_writes_the_id_map
         wrong = backupbot("restore", backup_id, "--only", "folder:1", env=env)
         assert wrong.returncode == 2
         assert "--only:" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_db_backup_copies_the_sqlite_database_and_never_overwrites_a_file(tmp_path):
+    env = {"BACKUPBOT_DATA_DIR": str(tmp_path / "data")}
+    assert backupbot("db", "upgrade", env=env).returncode == 0
+    copy = tmp_path / "copies" / "bot.db"
+    made = backupbot("db", "backup", str(copy), env=env)
+    assert made.returncode == 0, made.stderr
+    assert f"to {copy} (" in made.stdout
+    with sqlite3.connect(copy) as connection:
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert revision == head_revision()
+    again = backupbot("db", "backup", str(copy), env=env)
+    assert again.returncode == 2
+    assert again.stderr.strip() == f"backupbot: {copy} already exists; name a new file"
+    assert not list(copy.parent.glob("*.partial"))
+
+
+def test_db_backup_of_postgresql_points_to_pg_dump(tmp_path):
+    env = {"BACKUPBOT_DATABASE_URL": "postgresql://backupbot:hunter2@127.0.0.1:1/backupbot"}
+    refused = backupbot("db", "backup", str(tmp_path / "copy.db"), env=env)
+    assert refused.returncode == 2
+    assert "not SQLite: back it up with pg_dump" in refused.stderr
+    assert "hunter2" not in refused.stdout + refused.stderr
+    assert not (tmp_path / "copy.db").exists()

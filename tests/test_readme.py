@@ -1,41 +1,251 @@
-"""The README's claims that code can check: its commands and command reference."""
+"""Every code block of the README is executed or checked against the code, so none can drift:
+commands parse with the real command line (and the safe ones run), configuration blocks load,
+IAM policies parse and say what the text says, tables list exactly what the code accepts."""
 
+import json
+import os
 import re
+import shlex
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from atlassian.sandbox.server import _parser as sandbox_parser
+from bot.app import HEALTH_PATH
+from bot.cli import _parser as cli_parser
+from bot.playground import PEOPLE, playground_config
+from commands.grammar import Vocabulary, parse
 from commands.usage import overview
+from storage import config as config_module
+from storage.config import Config, ConfigError, parse_config
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def _code_block_after(heading: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text.split(f"## {heading}\n", 1)[1]
-    match = re.search(r"```[a-z]*\n(.*?)```", section, re.DOTALL)
-    assert match, f"no code block under '## {heading}'"
-    return match.group(1).strip()
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+TEXT = README.read_text(encoding="utf-8")
+BLOCK = re.compile(r"^```([a-z]*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+CHECKED_LANGUAGES = {"sh", "text", "yaml", "json"}
 
 
-def test_the_command_reference_is_the_grammars_usage():
-    assert _code_block_after("The /backup commands") == overview()
+def blocks(language: str | None = None, under: str | None = None) -> list[str]:
+    """The README's code blocks (of one language; under one heading, up to the next)."""
+    text = TEXT
+    if under is not None:
+        text = text.split(f"{under}\n", 1)[1]
+        text = re.split(r"^#{2,3} ", text, maxsplit=1, flags=re.MULTILINE)[0]
+    return [body for lang, body in BLOCK.findall(text) if language in (None, lang)]
+
+
+def table(under: str) -> list[list[str]]:
+    """The body rows of the first table under a heading, as cells."""
+    lines = TEXT.split(f"{under}\n", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start + 2 :]:  # after the header and its |---| line
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def commands(block: str) -> list[list[str]]:
+    """The command lines of a shell block, as words, comments dropped."""
+    return [
+        shlex.split(line, comments=True)
+        for line in block.splitlines()
+        if line.split("#")[0].strip()
+    ]
+
+
+# --- every block is of a kind checked here ------------------------------------------------------
+
+
+def test_every_code_block_names_a_language_these_tests_check():
+    languages = [lang for lang, _ in BLOCK.findall(TEXT)]
+    assert languages and set(languages) <= CHECKED_LANGUAGES, languages
+
+
+# --- shell blocks -------------------------------------------------------------------------------
+
+
+def _makefile_targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][a-z-]*):", makefile, re.MULTILINE))
+
+
+def _variables_the_code_reads() -> set[str]:
+    source = Path(config_module.__file__).read_text()
+    named_by_config = set(
+        re.findall(r"_env: ([A-Z][A-Z0-9_]+)", (ROOT / "backupbot.example.yml").read_text())
+    )
+    return set(re.findall(r'"((?:SLACK|BACKUPBOT)_[A-Z_]+)"', source)) | named_by_config
+
+
+@pytest.mark.parametrize("line", [w for b in blocks("sh") for w in commands(b)], ids=" ".join)
+def test_every_shell_command_is_one_the_project_accepts(line):
+    program, *words = line
+    if program == "make":
+        assert set(words) <= _makefile_targets(), words
+    elif program == "export":
+        name = words[0].split("=", 1)[0]
+        assert name in _variables_the_code_reads(), f"{name} is read by nothing"
+    elif program == "curl":
+        url = next(w for w in words if w.startswith("http"))
+        assert url.endswith(HEALTH_PATH)
+    else:
+        assert Path(program).name == "backupbot", f"unknown program {program}"
+        if words[0] == "sandbox":
+            sandbox_parser().parse_args(words[1:])
+        else:
+            cli_parser().parse_args(words)  # exits, failing the test, on a wrong option
 
 
 def test_the_set_up_commands_are_make_demo_and_make_test():
-    block = _code_block_after("Set up and try it")
-    assert [line.split("#")[0].strip() for line in block.splitlines()] == ["make demo", "make test"]
+    block = blocks("sh", under="## Set up and try it")[0]
+    assert [words[:2] for words in commands(block)] == [["make", "demo"], ["make", "test"]]
 
 
-def test_every_operator_command_in_the_readme_exists():
-    block = _code_block_after("Operator commands")
-    for line in block.splitlines():
-        words = line.split("#")[0].split()
-        assert words[0] == "backupbot"
-        command = [w for w in words[1:3] if not w.startswith(("-", "[", "<")) and w.islower()]
-        command = command[:2] if command[:1] in (["db"], ["config"], ["catalog"]) else command[:1]
-        done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", *command, "--help"],
-            capture_output=True, text=True, check=False, cwd=README.parent,
-        )  # fmt: skip
-        assert done.returncode == 0, f"{line}: {done.stderr}"
+def test_the_environment_block_runs_as_written_and_checks_the_example_config(tmp_path):
+    """The deploy guide's exports, then its `config check`, run by a shell."""
+    block = blocks("sh", under="### 2. Environment variables")[0]
+    assert "backupbot config check --file backupbot.example.yml" in block
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BACKUPBOT_", "SLACK_"))
+    }
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    done = subprocess.run(
+        ["bash", "-euc", block], capture_output=True, text=True, cwd=ROOT, env=environment,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("configuration is valid: 2 site(s), 2 storage location(s)")
+
+
+def test_the_sqlite_backup_command_of_the_production_section_runs(tmp_path):
+    block = blocks("sh", under="### 7. Running in production")[1]
+    backup = next(words for words in commands(block) if words[:3] == ["backupbot", "db", "backup"])
+    target = tmp_path / Path(backup[3]).name
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BACKUPBOT_", "SLACK_"))
+    }
+    environment["BACKUPBOT_DATA_DIR"] = str(tmp_path / "data")
+    run = [sys.executable, "-m", "bot.cli"]
+    for words in (["db", "upgrade"], ["db", "backup", str(target)]):
+        done = subprocess.run([*run, *words], capture_output=True, text=True, env=environment,
+                              cwd=tmp_path, timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert target.stat().st_size > 0
+
+
+# --- configuration blocks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block", blocks("yaml"), ids=lambda b: b.splitlines()[0])
+def test_every_configuration_block_loads(block, tmp_path):
+    variables = {"ACME_TOKEN": "token", "ACME_EXT_ID": "external-id"}
+    config = parse_config(yaml.safe_load(block), variables, tmp_path)
+    assert config.sites, "a configuration block without a site shows nothing"
+
+
+def test_a_configuration_block_with_a_mistake_would_be_refused(tmp_path):
+    """The check above is not vacuous: the same block with a wrong key fails to load."""
+    wrong = yaml.safe_load(blocks("yaml")[0])
+    wrong["sites"]["acme-jira"]["tokn_env"] = wrong["sites"]["acme-jira"].pop("token_env")
+    with pytest.raises(ConfigError):
+        parse_config(wrong, {"ACME_TOKEN": "token"}, tmp_path)
+
+
+def _key_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every key a configuration may hold, `<name>` standing for a name the admin chooses."""
+    paths: set[str] = set()
+    for name, field in model.model_fields.items():
+        for kind in _models_in(field.annotation):
+            inner = f"{prefix}{name}."
+            if typing.get_origin(field.annotation) is dict:
+                inner += "<name>."
+            paths |= _key_paths(kind, inner)
+        if not _models_in(field.annotation):
+            paths.add(f"{prefix}{name}")
+    return paths
+
+
+def _models_in(annotation: object) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def test_the_configuration_table_lists_exactly_the_keys_the_configuration_accepts():
+    listed = {row[0].strip("`") for row in table("### 3. The configuration file")}
+    assert listed == _key_paths(Config)
+
+
+def test_the_environment_table_lists_exactly_the_variables_the_bot_reads():
+    listed = {row[0].strip("`") for row in table("### 2. Environment variables")}
+    source = Path(config_module.__file__).read_text()
+    assert listed == set(re.findall(r'"((?:SLACK|BACKUPBOT)_[A-Z_]+)"', source))
+
+
+# --- IAM policies -------------------------------------------------------------------------------
+
+
+def _policies() -> list[dict[str, typing.Any]]:
+    return [json.loads(b) for b in blocks("json", under="### 5. The organization's S3 bucket")]
+
+
+def test_the_trust_policy_lets_the_role_be_assumed_only_with_the_external_id():
+    trust = _policies()[0]
+    (statement,) = trust["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert set(statement["Condition"]["StringEquals"]) == {"sts:ExternalId"}
+
+
+def test_the_permissions_policy_grants_s3_actions_on_the_bucket_of_the_example_only():
+    permissions = _policies()[1]
+    s3 = yaml.safe_load(blocks("yaml", under="### 5. The organization's S3 bucket")[0])
+    location = s3["storage"]["acme-s3"]
+    for statement in permissions["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all(action.startswith("s3:") and "*" not in action for action in actions)
+        assert statement["Resource"] in (
+            f"arn:aws:s3:::{location['bucket']}",
+            f"arn:aws:s3:::{location['bucket']}/{location['prefix']}*",
+        )
+
+
+# --- text blocks --------------------------------------------------------------------------------
+
+
+def test_the_command_reference_is_the_grammars_usage():
+    assert blocks("text", under="## The /backup commands")[0].strip() == overview()
+
+
+def test_every_directory_of_the_layout_exists():
+    for line in blocks("text", under="## Layout")[0].splitlines():
+        for word in line.split():
+            if re.fullmatch(r"[a-z]+/", word):  # the folders named before each description
+                assert (ROOT / word).is_dir(), word
+
+
+def test_the_transcript_types_only_what_the_bot_and_the_console_accept(tmp_path):
+    transcript = blocks("text")[0]
+    config = parse_config(
+        playground_config("http://127.0.0.1:1", "http://127.0.0.1:2", tmp_path),
+        {"SANDBOX_API_TOKEN": "t"},
+        tmp_path,
+    )
+    vocabulary = Vocabulary({n: s.product for n, s in config.sites.items()}, tuple(config.storage))
+    typed = re.findall(r"^(\w+)> (.*)$", transcript, re.MULTILINE)
+    assert len(typed) >= 4
+    for person, line in typed:
+        assert person in {p.name for p in PEOPLE}
+        if line.startswith("/backup "):
+            parse(line.removeprefix("/backup "), vocabulary)
+        else:
+            assert re.fullmatch(r"click (approve|reject) rr-[a-z0-9]+", line), line

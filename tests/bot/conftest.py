@@ -5,7 +5,6 @@ sites on loopback ports (a seeded source and an empty restore target)."""
 import hashlib
 import hmac
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,12 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from waitress.server import create_server
 
 from atlassian.sandbox.data import SiteData
 from atlassian.sandbox.directory import SANDBOX_ORG_ID
 from atlassian.sandbox.server import running_sandbox
-from bot.app import Deployment, create_deployment, web_client, wsgi_app
+from bot.app import Deployment, create_deployment, serving_in_thread, web_client, wsgi_app
 from bot.blocks import check_message
 from bot.identity import config_roles
 from bot.local_slack import LocalSlack, SlackUser
@@ -155,15 +153,10 @@ def bot(
         deployment.services.notifier.min_interval = 0.05
         deployment.services.notifier.retry_pause = 0.05
         deployment.start()
-        server = create_server(wsgi_app(deployment.app), host="127.0.0.1", port=0, threads=6)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
         try:
-            yield Bot(
-                f"http://127.0.0.1:{server.effective_port}", fake_slack, deployment, context, http
-            )
+            with serving_in_thread(wsgi_app(deployment.app), threads=6) as url:
+                yield Bot(url, fake_slack, deployment, context, http)
         finally:
-            server.close()
             deployment.stop()
     # Every message the bot sent during the test keeps to Block Kit's limits.
     for call in fake_slack.calls:

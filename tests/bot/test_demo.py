@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from bot import demo
 
@@ -54,8 +55,23 @@ def test_the_demo_shows_each_step_in_order_exits_0_and_leaves_nothing_behind(tmp
         assert ": Completed" in notice
         assert "Atlassian's reference objective: RTO 12 hours, RPO 24 hours" in notice
     assert "Traceback" not in out + result.stderr
+    # The README's transcript is this output, trimmed: each of its lines is one printed here.
+    printed = set(_normalised(out).splitlines())
+    for line in _normalised(_readme_transcript()).splitlines():
+        assert not line.strip() or line in printed, f"README line not in the demo's output: {line}"
     assert list(tmp_path.iterdir()) == [scratch]  # nothing written where it ran
     assert list(scratch.iterdir()) == []  # its temporary data directory removed
+
+
+def _readme_transcript() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    return readme.split("```text\n", 1)[1].split("```", 1)[0]
+
+
+def _normalised(text: str) -> str:
+    """Ids, numbers and times, which differ from run to run, made alike."""
+    text = re.sub(r"\b(bk|rr)-[a-z0-9]+", r"\1-ID", text)
+    return re.sub(r"\d+", "N", text)
 
 
 def test_the_demo_fails_when_a_step_does_not_do_what_it_shows(monkeypatch):
