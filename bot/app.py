@@ -214,6 +214,11 @@ def serving_in_thread(
 
         server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
         thread.join(10)
+        if thread.is_alive():
+            logger.warning("the HTTP server's loop did not stop within 10 s")
+        # Its request threads, which run() stops only on KeyboardInterrupt, and requests in
+        # flight: they finish before the caller stops what they hand work to.
+        server.task_dispatcher.shutdown(timeout=10)
 
 
 def wsgi_app(

@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from atlassian.restore_plan import RestoreScope, ScopeNotFound
 from atlassian.sandbox.server import main as sandbox_main
-from bot.demo import run as run_demo
 from bot.progress import (
     TaskProgress,
     describe_differences,
@@ -49,6 +48,7 @@ from storage.restores import RestoreAlreadyActive
 from storage.snapshot import SnapshotError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as shells report a process ended by Ctrl-C
 EXIT_BY_STATUS = {BackupStatus.COMPLETED: 0, BackupStatus.INCOMPLETE: 3}
 
 
@@ -75,16 +75,12 @@ def db_upgrade(_: argparse.Namespace) -> int:
 
 
 def db_backup(arguments: argparse.Namespace) -> int:
-    environment = Environment.from_environ()
-    engine = create_engine(environment.database_url.reveal())
+    url = Environment.from_environ().database_url.reveal()
     try:
-        size = backup_sqlite(engine, arguments.file)
+        size = backup_sqlite(url, arguments.file)
     except BackupRefused as error:
         raise CommandLineError(str(error)) from None
-    finally:
-        engine.dispose()
-    shown = _shown_url(environment.database_url.reveal())
-    print(f"copied {shown} to {arguments.file} ({size:,} bytes)")
+    print(f"copied {_shown_url(url)} to {arguments.file} ({size:,} bytes)")
     return 0
 
 
@@ -200,25 +196,34 @@ def catalog_sync(arguments: argparse.Namespace) -> int:
 
 
 def demo(_: argparse.Namespace) -> int:
+    # Slack's libraries load only for the demo and the console: other commands start faster.
+    from bot.demo import run as run_demo  # noqa: PLC0415
+
     return run_demo()
 
 
 def console(arguments: argparse.Namespace) -> int:
-    # Slack's libraries load only for the console: other commands start faster.
     from bot.console import run as run_console  # noqa: PLC0415
-    from bot.playground import PEOPLE, SiteSize  # noqa: PLC0415
+    from bot.playground import SiteSize, person  # noqa: PLC0415
 
-    names = [p.name for p in PEOPLE]
-    if arguments.speaker not in names:
-        raise CommandLineError(
-            f"--as: no one called {arguments.speaker!r} (people: {', '.join(names)})"
-        )
+    try:
+        speaker = person(arguments.speaker).name
+    except KeyError as unknown:
+        raise CommandLineError(f"--as: {unknown.args[0]}") from None
     for option in ("issues", "pages"):
         if getattr(arguments, option) < 1:
             raise CommandLineError(f"--{option} must be at least 1")
     data_dir = arguments.data_dir or Environment.from_environ().data_dir / "console"
-    size = SiteSize(issues=arguments.issues, pages=arguments.pages)
-    return run_console(data_dir, arguments.speaker, size)
+    try:  # before any server starts: a folder the console cannot write is one clear line
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".writable"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise CommandLineError(
+            f"cannot use {data_dir} for the console's data: {error.strerror}"
+        ) from None
+    return run_console(data_dir, speaker, SiteSize(issues=arguments.issues, pages=arguments.pages))
 
 
 def serve(arguments: argparse.Namespace) -> int:
@@ -357,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"BACKUPBOT_DATABASE_URL: {error}", file=sys.stderr)
     except (SQLAlchemyError, MigrationError) as error:
         print(f"database error: {_first_line(error)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("backupbot: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_USAGE
 
 

@@ -9,18 +9,23 @@ you type (a backup's notice, a restore's progress) are printed above the line be
 import contextlib
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import httpx
+
 from bot.chat_text import Button, Shown, show
-from bot.local_slack import Call
+from bot.local_slack import Call, SlackUser
 from bot.playground import CHAT, PEOPLE, Playground, SiteSize
+from commands.usage import SUBCOMMANDS
 
 ANSWER_WAIT = 30.0  # seconds to wait for the first answer to a command before prompting again
 HISTORY_FILE = "console_history"
 HISTORY_LENGTH = 1000
+CONSOLE_WORDS = ("as", "people", "click", "help", "quit")
 
 HELP = """\
 Type what you would type in Slack, or one of the console's own commands:
@@ -141,9 +146,40 @@ class Console:
         self.say(f"You are now {self.speaker}.")
 
     def _command(self, text: str) -> None:
-        name = self.playground.user(self.speaker).command(text)
-        # The first answer prints before the next prompt; later ones whenever they come.
-        self.playground.slack.first(lambda c: c.method == name, ANSWER_WAIT)
+        name = self._send(lambda user: user.command(text))
+        if name is not None:
+            # The first answer prints before the next prompt; later ones whenever they come.
+            self.playground.slack.first(lambda c: c.method == name, ANSWER_WAIT)
+
+    def _send(self, request: Callable[[SlackUser], str]) -> str | None:
+        """Send as the speaker; the name its answers come under, or None (said why)."""
+        try:
+            return request(self.playground.user(self.speaker))
+        except (httpx.HTTPError, RuntimeError) as error:
+            self.say(f"The Slack app did not take the request: {error}")
+            return None
+
+    def completions(self, before: str) -> list[str]:
+        """What the word being typed may become, given the line up to the cursor (Tab)."""
+        words = before.split(" ")
+        typed, done = words[-1], [w.lower() for w in words[:-1] if w]
+        if not done:
+            choices = [*CONSOLE_WORDS, "/backup"]
+        elif done[0] in ("/backup", "backup") and len(done) == 1:
+            choices = [sub.name for sub in SUBCOMMANDS]
+        elif done[0] in ("/backup", "backup"):
+            config = self.playground.context.config
+            choices = [*config.sites, *config.storage]
+        elif done == ["as"]:
+            choices = [p.name for p in PEOPLE]
+        elif done[0] == "click" and len(done) <= 2:
+            with self._lock:
+                buttons = [b for p in self._with_buttons.values() for b in p.shown.buttons]
+            wanted = done[1] if len(done) == 2 else None
+            choices = [b.value if wanted else b.word for b in buttons if wanted in (None, b.word)]
+        else:
+            choices = []
+        return sorted({c for c in choices if c.startswith(typed)})
 
     def _click(self, words: list[str]) -> None:
         if not words or len(words) > 2:
@@ -157,11 +193,15 @@ class Console:
             self.say(f"No message shows a button `{which}`; the buttons are listed under messages.")
             return
         channel, ts = posted.channel or CHAT, posted.ts or "0"
-        name = self.playground.user(self.speaker).click(button.action_id, button.value, channel, ts)
+        sent = time.monotonic()
+        name = self._send(lambda user: user.click(button.action_id, button.value, channel, ts))
+        if name is None:
+            return
 
         def answered(call: Call) -> bool:
-            # An answer to the clicker alone, or the clicked message changing.
-            return call.method == name or (call.method == "chat.update" and call.ts == ts)
+            # An answer to the clicker alone, or the clicked message changing from now on.
+            edited = call.method == "chat.update" and call.ts == ts and call.at >= sent
+            return call.method == name or edited
 
         self.playground.slack.first(answered, ANSWER_WAIT)
 
@@ -187,6 +227,8 @@ def run(data_dir: Path, speaker: str, size: SiteSize) -> int:
             speaker=speaker,
             redraw=(lambda: console.prompt + readline.get_line_buffer()) if readline else None,
         )
+        if readline is not None:
+            _complete_with(readline, console)
         console.say(
             f"Ready. You are {console.speaker}. Type `/backup help` for the bot's commands and "
             "`help` for the console's."
@@ -200,17 +242,22 @@ def run(data_dir: Path, speaker: str, size: SiteSize) -> int:
                     console.say("")  # Ctrl-C drops the line being typed, as a shell does
                     continue
                 except EOFError:
+                    console.say("")  # end the prompt's line
                     break
                 finally:
                     console.reading = False
                 if not interactive:
                     console.say(f"{console.prompt}{line}")
-                if not console.handle(line):
-                    break
+                try:
+                    if not console.handle(line):
+                        break
+                except KeyboardInterrupt:  # Ctrl-C while waiting for an answer: stop waiting
+                    console.say("(no longer waiting: an answer still prints when it comes)")
         finally:
             if readline is not None:
-                readline.write_history_file(history)
-            console.say("Stopping: running backups and restores finish first ...")
+                with contextlib.suppress(OSError):  # a history not kept is no reason to fail
+                    readline.write_history_file(history)
+            console.say("Stopping: running backups and restores are cancelled ...")
     return 0
 
 
@@ -232,3 +279,21 @@ def _readline(history: Path):  # type: ignore[no-untyped-def]
         readline.read_history_file(history)
     readline.set_history_length(HISTORY_LENGTH)
     return readline
+
+
+def _complete_with(readline, console: Console) -> None:  # type: ignore[no-untyped-def]
+    """Tab completes console words, subcommands, sites, people and buttons."""
+    found: list[str] = []
+
+    def complete(text: str, state: int) -> str | None:
+        if state == 0:
+            before = readline.get_line_buffer()[: readline.get_endidx()]
+            found[:] = console.completions(before)
+        return found[state] if state < len(found) else None
+
+    readline.set_completer_delims(" ")
+    readline.set_completer(complete)
+    if "libedit" in (readline.__doc__ or ""):  # macOS's readline speaks editline's language
+        readline.parse_and_bind("bind ^I rl_complete")
+    else:
+        readline.parse_and_bind("tab: complete")

@@ -27,11 +27,13 @@ import httpx
 
 from atlassian.sandbox.control import SANDBOX_TOKEN
 from bot.chat_text import Shown, show
-from bot.local_slack import Call, SlackUser
+from bot.local_slack import Call
 from bot.playground import APPROVALS, NOTIFICATIONS, PEOPLE, RESTORE_TARGETS, Playground
+from policy.identifiers import ID_MAX_LENGTH, ID_MIN_LENGTH, IdKind
 
-BACKUP_ID = re.compile(r"\bbk-[a-z0-9]+\b")
-REQUEST_ID = re.compile(r"\brr-[a-z0-9]+\b")
+_ID_BODY = f"[a-z0-9]{{{ID_MIN_LENGTH},{ID_MAX_LENGTH}}}"
+BACKUP_ID = re.compile(rf"\b{IdKind.BACKUP}-{_ID_BODY}\b")
+REQUEST_ID = re.compile(rf"\b{IdKind.RESTORE_REQUEST}-{_ID_BODY}\b")
 BACKUP_TIMEOUT = 60.0
 RESTORE_TIMEOUT = 90.0
 
@@ -79,18 +81,26 @@ class Session:
         return str(self._answer(self.last_answer)["text"])
 
     def click(self, who: str, button: str, message: Shown) -> str | None:
-        """`who` presses `button` on `message`; the text of an answer only they see, if any."""
+        """`who` presses `button` on `message`; the text of an answer only they see, or None
+        when the bot answers by changing the message instead."""
         found = [b for b in message.buttons if b.word == button]
         if not found or message.channel is None or message.ts is None:
             raise StepFailed(f"the message has no {button!r} button: {message.text()}")
-        pressed = found[0]
+        pressed, ts = found[0], message.ts
         self.transcript.typed(who, f"click {pressed.word} {pressed.value}")
-        user: SlackUser = self.playground.user(who)
-        name = user.click(pressed.action_id, pressed.value, message.channel, message.ts)
-        try:
-            return str(self.slack.wait_for(name, timeout=5)["text"])
-        except TimeoutError:
-            return None  # nothing said to the clicker alone: the message itself changes
+        sent = time.monotonic()
+        name = self.playground.user(who).click(
+            pressed.action_id, pressed.value, message.channel, ts
+        )
+
+        def answered(call: Call) -> bool:
+            edited = call.method == "chat.update" and call.ts == ts and call.at >= sent
+            return call.method == name or edited
+
+        call = self.slack.first(answered, 30)
+        if call is None:
+            raise StepFailed(f"the bot did not answer {who}'s click within 30 s")
+        return str(call.args.get("text")) if call.method == name else None
 
     def _answer(self, name: str) -> dict[str, Any]:
         try:
@@ -133,10 +143,11 @@ def _one(pattern: re.Pattern[str], text: str, what: str) -> str:
 
 def back_up_both_sites(session: Session) -> dict[str, str]:
     made = {}
-    for site in RESTORE_TARGETS:
-        answer = session.command("alice", f"now {site}")
-        made[site] = _one(BACKUP_ID, answer, f"/backup now {site} gave no backup id")
-    session.command("alice", f"status {made['acme-jira']}")
+    for source in RESTORE_TARGETS:
+        answer = session.command("alice", f"now {source}")
+        made[source] = _one(BACKUP_ID, answer, f"/backup now {source} gave no backup id")
+    status = session.command("alice", f"status {made['acme-jira']}")
+    _expect(made["acme-jira"] in status, f"/backup status did not show {made['acme-jira']}")
     refusal = session.command("carol", "now acme-wiki")
     _expect(
         "Confluence admin" in refusal, f"carol, no Confluence admin, was not refused: {refusal}"
@@ -198,6 +209,12 @@ def approve_and_restore(session: Session, request_id: str, message: Shown) -> No
         f"{request_id} marked approved",
         method="chat.update",
     )
+    session.posted(
+        APPROVALS,
+        lambda a: a.get("thread_ts") == message.ts and "restored (" in a.get("text", ""),
+        RESTORE_TIMEOUT,
+        f"the progress of {request_id}",
+    )
     done = session.posted(
         APPROVALS,
         lambda a: (
@@ -219,10 +236,14 @@ def approve_and_restore(session: Session, request_id: str, message: Shown) -> No
 def show_target(session: Session, transcript: Transcript) -> None:
     """Read the restored site back over its REST API, as an admin would look at it."""
     url = session.playground.empty_url
-    answer = httpx.get(
-        f"{url}/rest/api/3/project/search", auth=("svc@example.com", SANDBOX_TOKEN), timeout=30
-    )
-    projects = [p["key"] for p in answer.json().get("values", [])]
+    try:
+        answer = httpx.get(
+            f"{url}/rest/api/3/project/search", auth=("svc@example.com", SANDBOX_TOKEN), timeout=30
+        )
+        answer.raise_for_status()
+        projects = [p["key"] for p in answer.json().get("values", [])]
+    except (httpx.HTTPError, ValueError, KeyError) as error:
+        raise StepFailed(f"acme-jira-test could not be read back: {error}") from None
     transcript.say(
         f"\n(acme-jira-test, read back over its REST API: projects {', '.join(projects)})"
     )

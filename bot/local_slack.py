@@ -11,6 +11,7 @@ Two halves of what Slack does for a real deployment:
 """
 
 import json
+import logging
 import threading
 import time
 import urllib.parse
@@ -23,6 +24,8 @@ from typing import Any
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
+
+logger = logging.getLogger(__name__)
 
 TEAM_ID = "T0LOCAL"
 BOT_USER_ID = "UBACKUPBOT"
@@ -40,7 +43,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-Reply = tuple[int, dict[str, str], dict[str, Any]]  # status, headers, JSON body
+Answer = tuple[int, dict[str, str], dict[str, Any]]  # status, headers, JSON body
 
 
 @dataclass
@@ -50,7 +53,7 @@ class LocalSlack:
     emails: dict[str, str] = field(default_factory=dict)  # Slack user id -> profile email
     url: str = ""
     calls: list[Call] = field(default_factory=list)
-    failures: dict[str, list[Reply]] = field(default_factory=dict)
+    failures: dict[str, list[Answer]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _subscribers: list[Callable[[Call], None]] = field(default_factory=list)
     _ts: Iterator[int] = field(default_factory=lambda: count(1001))
@@ -94,7 +97,8 @@ class LocalSlack:
 
     def first(self, where: Callable[[Call], bool], timeout: float) -> Call | None:
         """The first call `where` accepts, waiting up to `timeout` seconds; None if none came.
-        A call is listed only once every subscriber has seen it."""
+        A call is listed only once every subscriber has seen it; calls answered with a
+        `fail_next` failure are listed too (tests count them) but reach no subscriber."""
         deadline = time.monotonic() + timeout
         while True:
             with self.lock:
@@ -105,16 +109,19 @@ class LocalSlack:
 
     # --- Slack's answers -------------------------------------------------------------------------
 
-    def answer(self, method: str, args: dict[str, Any]) -> Reply:
+    def answer(self, method: str, args: dict[str, Any]) -> Answer:
         with self.lock:
             ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
             call = Call(method, args, ts if method.startswith("chat.") else None)
             subscribers = list(self._subscribers)
             queued = self.failures.get(method)
             failure = queued.pop(0) if queued else None
-        if failure is None:
+        if failure is None:  # a refused call reached no one
             for subscriber in subscribers:
-                subscriber(call)
+                try:
+                    subscriber(call)
+                except Exception:  # a subscriber's bug must not cost the bot its answer
+                    logger.exception("a subscriber failed on %s", method)
         with self.lock:  # after the subscribers: whoever waits for it finds it already shown
             self.calls.append(call)
         if failure is not None:

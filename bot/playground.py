@@ -33,11 +33,8 @@ from bot.app import (
 )
 from bot.chat_text import Names
 from bot.local_slack import LocalSlack, SlackUser
-from jobs.context import JobContext, utc_now
-from storage.catalog import sync_configuration
+from jobs.context import JobContext, mark_stranded, open_context
 from storage.config import Environment, parse_config
-from storage.database import create_engine, default_database_url, session_factory, upgrade
-from storage.manifest_key import load_or_create_key
 
 TOKEN_VARIABLE = "SANDBOX_API_TOKEN"  # noqa: S105 - the name of a variable
 NOTIFICATIONS = "C0NOTIFY"
@@ -63,6 +60,16 @@ PEOPLE = (
     Person("carol", "U0CAROL", "Jira admin only (may read Jira backups, not make them)"),
     Person("dave", "U0DAVE", "organization admin only (may read, not make backups)"),
 )
+
+
+def person(name: str) -> Person:
+    """The person called `name` (any case); KeyError with a sentence naming everyone."""
+    for someone in PEOPLE:
+        if someone.name == name.lower():
+            return someone
+    known = ", ".join(p.name for p in PEOPLE)
+    raise KeyError(f"there is no one called {name!r} here (people: {known})")
+
 
 # Source site -> the empty site of the same product that restores go into.
 RESTORE_TARGETS = {"acme-jira": "acme-jira-test", "acme-wiki": "acme-wiki-test"}
@@ -154,8 +161,8 @@ class Playground:
         self.deployment = create_deployment(
             self.context, client=client, signing_secret=self.signing_secret
         )
+        stack.callback(self.deployment.stop)  # also stops what a failed start began
         self.deployment.start()
-        stack.callback(self.deployment.stop)
         served = stack.enter_context(serving_in_thread(wsgi_app(self.deployment.app)))
         self.app_url = f"{served}{EVENTS_PATH}"
         self._http = stack.enter_context(httpx.Client(timeout=30))
@@ -168,25 +175,12 @@ class Playground:
             environ,
             self.data_dir,
         )
-        engine = create_engine(default_database_url(self.data_dir))
-        upgrade(engine)
-        self._stack.callback(engine.dispose)
-        sessions = session_factory(engine)
-        with sessions.begin() as session:
-            sync_configuration(session, config, utc_now())
-        return JobContext(
-            config,
-            Environment.from_environ(environ),
-            sessions,
-            load_or_create_key(self.data_dir),
-        )
+        context = open_context(config, Environment.from_environ(environ))
+        mark_stranded(context)  # what a console stopped by force left running
+        return context
 
     def person(self, name: str) -> Person:
-        for person in PEOPLE:
-            if person.name == name.lower():
-                return person
-        known = ", ".join(p.name for p in PEOPLE)
-        raise KeyError(f"there is no one called {name!r} here (people: {known})")
+        return person(name)
 
     def user(self, name: str) -> SlackUser:
         """`name`'s Slack client, typing in #ops."""

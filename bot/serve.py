@@ -34,8 +34,7 @@ from bot.app import (
     wsgi_app,
 )
 from bot.worker import serve_inbox
-from jobs.context import open_deployment
-from storage import catalog, restores
+from jobs.context import mark_stranded, open_deployment
 from storage.config import Environment
 
 logger = logging.getLogger(__name__)
@@ -48,12 +47,7 @@ def serve(host: str, port: int) -> int:
     environment = Environment.from_environ(os.environ)
     environment.require_slack()
     context = open_deployment()  # config and migrations: problems surface here, before forking
-    with context.sessions.begin() as session:
-        now = context.clock()
-        stale = context.config.jobs.stale_after
-        stranded = [b.id for b in catalog.mark_interrupted(session, now, stale)]
-        stranded += [r.id for r in restores.mark_interrupted(session, now, stale)]
-    for job_id in stranded:
+    for job_id in mark_stranded(context):
         logger.warning("%s: marked Failed: the process running it stopped", job_id)
     assert environment.slack_bot_token is not None
     client = web_client(environment.slack_bot_token.reveal(), environment.slack_api_url)

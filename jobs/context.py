@@ -12,6 +12,7 @@ from atlassian.confluence import ConfluenceClient
 from atlassian.jira import JiraClient
 from atlassian.transport import SiteClient
 from policy.products import Product
+from storage import catalog, restores
 from storage.artifacts import ArtifactStore, open_store
 from storage.catalog import sync_configuration
 from storage.config import Config, Environment, LocalStorage, S3Storage, load_config
@@ -44,13 +45,28 @@ def open_deployment(environ: Mapping[str, str] = os.environ) -> JobContext:
     (migrated to the newest schema, the configured sites and locations mirrored into it) and
     manifest key. Raises ConfigError (or a database error) with what to fix."""
     environment = Environment.from_environ(environ)
-    config = load_config(environment.config_path, environ)
+    return open_context(load_config(environment.config_path, environ), environment)
+
+
+def open_context(config: Config, environment: Environment) -> JobContext:
+    """The context of this config and environment: the database migrated to the newest schema,
+    the configured sites and locations mirrored into it, and the manifest key."""
     engine = create_engine(environment.database_url.reveal())
     upgrade(engine)
     sessions = session_factory(engine)
     with sessions.begin() as session:
         sync_configuration(session, config, utc_now())
     return JobContext(config, environment, sessions, manifest_key(environment))
+
+
+def mark_stranded(context: JobContext) -> list[str]:
+    """Backups and restores a dead process left running, marked Failed ("interrupted") once
+    silent for the stale window; their ids. Run at start-up, before any work is taken on."""
+    with context.sessions.begin() as session:
+        now, stale = context.clock(), context.config.jobs.stale_after
+        stranded = [b.id for b in catalog.mark_interrupted(session, now, stale)]
+        stranded += [r.id for r in restores.mark_interrupted(session, now, stale)]
+    return stranded
 
 
 def site_client(context: JobContext, site_name: str) -> SiteClient:

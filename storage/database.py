@@ -4,9 +4,10 @@
 timeout, foreign keys); `upgrade` applies the Alembic migrations shipped inside this package.
 """
 
+import os
 import sqlite3
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -170,28 +171,51 @@ class BackupRefused(ValueError):
     """`backup_sqlite` cannot make this copy; the message says why and what to do."""
 
 
-def backup_sqlite(engine: Engine, destination: Path) -> int:
-    """A consistent copy of a SQLite database at `destination`, made while the bot runs
-    (SQLite's online backup: readers and writers carry on); returns its size in bytes.
+def backup_sqlite(url: str, destination: Path) -> int:
+    """A consistent copy of the SQLite database at `url` in the new file `destination`, made
+    while the bot runs (SQLite's online backup copies one snapshot while readers and writers
+    carry on); returns its size in bytes. PostgreSQL has its own tool for this (`pg_dump`).
 
-    Written beside the destination first and renamed into place, so a copy that exists is
-    whole. PostgreSQL has its own tool for this (`pg_dump`).
+    The source is opened read-only, so a wrong path creates nothing. The copy is written beside
+    the destination, readable by its owner only (it holds emails and the audit log), and linked
+    into place, which fails rather than overwrite a file that appeared meanwhile.
     """
-    if engine.dialect.name != "sqlite":
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite":
         raise BackupRefused(
-            f"the database is {engine.dialect.name}, not SQLite: back it up with pg_dump, "
+            f"the database is {parsed.get_backend_name()}, not SQLite: back it up with pg_dump, "
             'e.g. pg_dump --format=custom --file=backupbot.dump "$BACKUPBOT_DATABASE_URL"'
+        )
+    source_path = Path(parsed.database or "")
+    if not parsed.database or not source_path.is_file():
+        raise BackupRefused(
+            f"there is no database at {source_path}: set BACKUPBOT_DATA_DIR or "
+            "BACKUPBOT_DATABASE_URL as the bot has them"
         )
     if destination.exists():
         raise BackupRefused(f"{destination} already exists; name a new file")
-    destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
-    partial.unlink(missing_ok=True)
-    source = engine.raw_connection()
     try:
-        with closing(sqlite3.connect(partial)) as copy:
-            source.driver_connection.backup(copy)  # type: ignore[union-attr]
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        partial.touch(mode=0o600)
+        with (
+            closing(sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)) as db,
+            closing(sqlite3.connect(partial)) as copy,
+        ):
+            if not db.execute(_ALEMBIC_TABLE).fetchone():
+                raise BackupRefused(f"{source_path} is not a backupbot database (no migrations)")
+            db.backup(copy)
+        try:
+            os.link(partial, destination)
+        except FileExistsError:
+            raise BackupRefused(f"{destination} already exists; name a new file") from None
+    except (OSError, sqlite3.Error) as error:
+        raise BackupRefused(f"cannot copy {source_path} to {destination}: {error}") from None
     finally:
-        source.close()
-    partial.replace(destination)
+        with suppress(OSError):  # when the folder could not be made there is nothing to remove
+            partial.unlink(missing_ok=True)
     return destination.stat().st_size
+
+
+_ALEMBIC_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"

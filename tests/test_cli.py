@@ -5,6 +5,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from atlassian.sandbox.data import SiteData
 from atlassian.sandbox.server import running_sandbox
-from storage.database import head_revision
+from storage.database import backup_sqlite, head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,3 +185,58 @@ def test_db_backup_of_postgresql_points_to_pg_dump(tmp_path):
     assert "not SQLite: back it up with pg_dump" in refused.stderr
     assert "hunter2" not in refused.stdout + refused.stderr
     assert not (tmp_path / "copy.db").exists()
+
+
+def test_db_backup_without_a_database_says_so_and_creates_nothing(tmp_path):
+    env = {"BACKUPBOT_DATA_DIR": str(tmp_path / "nowhere")}
+    refused = backupbot("db", "backup", str(tmp_path / "copy.db"), env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"backupbot: there is no database at {tmp_path / 'nowhere' / 'backupbot.db'}: "
+        "set BACKUPBOT_DATA_DIR or BACKUPBOT_DATABASE_URL as the bot has them"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_db_backup_into_a_folder_it_cannot_write_says_why(tmp_path):
+    env = {"BACKUPBOT_DATA_DIR": str(tmp_path / "data")}
+    assert backupbot("db", "upgrade", env=env).returncode == 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    refused = backupbot("db", "backup", str(blocker / "copy.db"), env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"backupbot: cannot copy {tmp_path / 'data' / 'backupbot.db'}")
+    assert "Traceback" not in refused.stderr
+
+
+def test_db_backup_is_a_consistent_owner_only_copy_while_the_database_is_written(tmp_path):
+    source = tmp_path / "live.db"
+    with sqlite3.connect(source) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE alembic_version (version_num TEXT)")
+        connection.execute("CREATE TABLE audit (n INTEGER, padding TEXT)")
+    stop = threading.Event()
+
+    def write() -> None:
+        with sqlite3.connect(source, timeout=30) as writer:
+            n = 0
+            while not stop.is_set():
+                writer.execute("INSERT INTO audit VALUES (?, ?)", (n, "x" * 500))
+                writer.commit()
+                n += 1
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        copies = [tmp_path / f"copy-{i}.db" for i in range(5)]
+        for copy in copies:
+            backup_sqlite(f"sqlite:///{source}", copy)
+    finally:
+        stop.set()
+        thread.join()
+    for copy in copies:
+        with sqlite3.connect(copy) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            count, top = connection.execute("SELECT count(*), max(n) FROM audit").fetchone()
+        assert top is None or count == top + 1  # every committed row up to a point, no gap
+        assert copy.stat().st_mode & 0o777 == 0o600

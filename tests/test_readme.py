@@ -2,7 +2,6 @@
 commands parse with the real command line (and the safe ones run), configuration blocks load,
 IAM policies parse and say what the text says, tables list exactly what the code accepts."""
 
-import json
 import os
 import re
 import shlex
@@ -18,9 +17,14 @@ from pydantic import BaseModel
 from atlassian.sandbox.server import _parser as sandbox_parser
 from bot.app import HEALTH_PATH
 from bot.cli import _parser as cli_parser
+from bot.console import CONSOLE_WORDS
 from bot.playground import PEOPLE, playground_config
 from commands.grammar import Vocabulary, parse
 from commands.usage import overview
+from policy.objectives import REFERENCE_TABLE, ObjectiveKind
+from policy.products import Product
+from policy.roles import REQUIREMENTS, Activity, Requirement
+from policy.sizes import parse_size
 from storage import config as config_module
 from storage.config import Config, ConfigError, parse_config
 
@@ -93,6 +97,8 @@ def test_every_shell_command_is_one_the_project_accepts(line):
     elif program == "export":
         name = words[0].split("=", 1)[0]
         assert name in _variables_the_code_reads(), f"{name} is read by nothing"
+    elif program == "cp":
+        assert (ROOT / words[0]).is_file(), f"{words[0]} is not in the repository"
     elif program == "curl":
         url = next(w for w in words if w.startswith("http"))
         assert url.endswith(HEALTH_PATH)
@@ -110,19 +116,21 @@ def test_the_set_up_commands_are_make_demo_and_make_test():
 
 
 def test_the_environment_block_runs_as_written_and_checks_the_example_config(tmp_path):
-    """The deploy guide's exports, then its `config check`, run by a shell."""
+    """The deploy guide's copy of the example, its exports and `config check`, run by a shell
+    in a fresh folder holding only the example file."""
     block = blocks("sh", under="### 2. Environment variables")[0]
-    assert "backupbot config check --file backupbot.example.yml" in block
+    (tmp_path / "backupbot.example.yml").write_text((ROOT / "backupbot.example.yml").read_text())
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("BACKUPBOT_", "SLACK_"))
     }
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
     done = subprocess.run(
-        ["bash", "-euc", block], capture_output=True, text=True, cwd=ROOT, env=environment,
+        ["bash", "-euc", block], capture_output=True, text=True, cwd=tmp_path, env=environment,
         timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("configuration is valid: 2 site(s), 2 storage location(s)")
+    assert (tmp_path / "backupbot.yml").is_file()
 
 
 def test_the_sqlite_backup_command_of_the_production_section_runs(tmp_path):
@@ -190,33 +198,58 @@ def test_the_environment_table_lists_exactly_the_variables_the_bot_reads():
     assert listed == set(re.findall(r'"((?:SLACK|BACKUPBOT)_[A-Z_]+)"', source))
 
 
-# --- IAM policies -------------------------------------------------------------------------------
+# --- IAM policies: tests/storage/test_s3_iam_policy.py reads them from here and tries them --------
 
 
-def _policies() -> list[dict[str, typing.Any]]:
-    return [json.loads(b) for b in blocks("json", under="### 5. The organization's S3 bucket")]
+# --- tables ---------------------------------------------------------------------------------------
 
 
-def test_the_trust_policy_lets_the_role_be_assumed_only_with_the_external_id():
-    trust = _policies()[0]
-    (statement,) = trust["Statement"]
-    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
-    assert set(statement["Condition"]["StringEquals"]) == {"sts:ExternalId"}
+def test_the_rules_table_is_the_policy_s_requirements():
+    words = {
+        "anyone": Requirement.NOTHING,
+        "an organization admin or an admin of the app concerned": Requirement.EITHER_ROLE,
+        "an organization admin **and** an admin of the app concerned": Requirement.BOTH_ROLES,
+        "an organization admin": Requirement.ORG_ADMIN,
+    }
+    listed = {}
+    for who_may, requirement in ((row[1], row[0]) for row in table("## The rules it enforces")):
+        for name in re.findall(r"`(\w+)`|(Approve|Reject)", requirement):
+            listed[Activity("".join(name).lower())] = words[who_may]
+    assert listed == REQUIREMENTS
 
 
-def test_the_permissions_policy_grants_s3_actions_on_the_bucket_of_the_example_only():
-    permissions = _policies()[1]
-    s3 = yaml.safe_load(blocks("yaml", under="### 5. The organization's S3 bucket")[0])
-    location = s3["storage"]["acme-s3"]
-    for statement in permissions["Statement"]:
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        assert all(action.startswith("s3:") and "*" not in action for action in actions)
-        assert statement["Resource"] in (
-            f"arn:aws:s3:::{location['bucket']}",
-            f"arn:aws:s3:::{location['bucket']}/{location['prefix']}*",
-        )
+def test_the_reference_objective_table_is_the_policy_s():
+    section = TEXT.split("**Atlassian's reference objective**", 1)[1]
+    lines = [line.strip() for line in section.splitlines() if line.strip().startswith("|")]
+    header, rows = _cells(lines[0]), [_cells(line) for line in lines[2:4]]
+    kinds = (ObjectiveKind.RTO, ObjectiveKind.RPO)
+    hours = {kind: int(re.search(r"(\d+) h", header[i])[1]) for i, kind in enumerate(kinds, 1)}
+    assert {Product(row[0].lower()) for row in rows} == set(REFERENCE_TABLE)
+    for app, *cells in rows:
+        for kind, cell in zip(kinds, cells, strict=True):
+            data, attachments = re.findall(r"≤ ([\d.]+ [GT]B)", cell)
+            row = REFERENCE_TABLE[Product(app.lower())][kind]
+            shown = (parse_size(data), parse_size(attachments), hours[kind])
+            assert shown == (row.max_data_bytes, row.max_attachment_bytes, row.hours), (app, kind)
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_the_console_table_lists_the_console_s_own_commands():
+    listed = {row[0].strip("`").split()[0] for row in table("## Chat with it in a terminal")}
+    listed |= {"quit"}  # listed with help: "`help`, `quit`"
+    assert {w.strip("`,") for w in listed} == {"/backup", *CONSOLE_WORDS}
+
+
+def test_the_scopes_the_readme_names_are_the_manifest_s():
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    section = TEXT.split("### 1. The Slack app\n", 1)[1].split("\n2. ", 1)[0]
+    sentence = re.search(r"asks for the (.*?) scopes", section, re.DOTALL)
+    assert sentence, "the Slack app step names no scopes"
+    named = set(re.findall(r"`([a-z:.]+)`", sentence[1]))
+    assert named == set(manifest["oauth_config"]["scopes"]["bot"])
 
 
 # --- text blocks --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from atlassian.sandbox.server import running_sandbox
 from bot.app import Deployment, create_deployment, serving_in_thread, web_client, wsgi_app
 from bot.blocks import check_message
 from bot.identity import config_roles
-from bot.local_slack import LocalSlack, SlackUser
+from bot.local_slack import LocalSlack, SlackUser, post_signed
 from jobs.context import JobContext, utc_now
 from storage.catalog import sync_configuration
 from storage.config import ConfigRoles, Environment, parse_config
@@ -43,9 +43,6 @@ PEOPLE = {
 }
 
 
-FakeSlack = LocalSlack  # the name the tests' annotations use
-
-
 @pytest.fixture
 def fake_slack() -> Iterator[LocalSlack]:
     with LocalSlack(emails=dict(PEOPLE)).serving() as slack:
@@ -60,7 +57,7 @@ def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
 @dataclass
 class Bot:
     url: str
-    slack: FakeSlack
+    slack: LocalSlack
     deployment: Deployment
     context: JobContext
     http: httpx.Client
@@ -73,13 +70,17 @@ class Bot:
     def post(
         self, body: bytes, *, timestamp: int | None = None, signature: str | None = None
     ) -> httpx.Response:
+        """POST `body` as Slack would, signed here by our own HMAC (an oracle independent of
+        slack_sdk's), or with the given, perhaps wrong, signature and timestamp."""
         stamp = int(time.time()) if timestamp is None else timestamp
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": str(stamp),
-            "X-Slack-Signature": signature or sign(body, stamp),
-        }
-        return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
+        return post_signed(
+            self.http,
+            f"{self.url}/slack/events",
+            body,
+            SECRET,
+            timestamp=stamp,
+            signature=signature or sign(body, stamp),
+        )
 
     def backed_up(self, site: str = "acme-jira") -> str:
         """`/backup now <site>` as Alice, waiting for its Completed notice; the backup id."""
@@ -132,7 +133,7 @@ def allowed_team_ids() -> list[str]:
 @pytest.fixture
 def bot(
     tmp_path: Path,
-    fake_slack: FakeSlack,
+    fake_slack: LocalSlack,
     source_data: SiteData,
     role_source: str,
     allowed_team_ids: list[str],

@@ -92,7 +92,8 @@ def test_at_a_terminal_alice_backs_up_and_bob_approves_her_restore(terminal, tmp
 
     terminal.type(f"click approve {request}")
     terminal.expect(f"You asked for {request} yourself: a second admin must approve it")
-    terminal.type("as bob")
+    os.write(terminal.master, b"as b\t")  # readline's Tab completes the name
+    terminal.type("")
     terminal.expect("You are now bob.")
     terminal.type("click approve")  # the newest message with an Approve button
     terminal.expect(rf"Restore request {request}: ✅ Approved by bob@example.com")
@@ -145,3 +146,49 @@ def test_the_console_input_loop_runs_commands_through_the_app_as_the_chosen_pers
     shell.handle("people")
     assert re.search(r"^\* carol ", out.getvalue(), re.MULTILINE)
     assert shell.handle("quit") is False
+
+
+def test_tab_completes_console_words_subcommands_sites_and_people(playground):
+    shell, _ = console(playground)
+    assert shell.completions("") == ["/backup", "as", "click", "help", "people", "quit"]
+    assert shell.completions("/backup re") == ["restore"]
+    assert shell.completions("/backup sched") == ["schedule", "schedules"]
+    assert shell.completions("/backup now acme-w") == ["acme-wiki", "acme-wiki-test"]
+    assert shell.completions("as b") == ["bob"]
+    assert shell.completions("click ") == []  # no message with a button yet
+
+
+def _console_command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BACKUPBOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", *args], capture_output=True, text=True,
+        cwd=cwd, env=environment, stdin=subprocess.DEVNULL, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_console_options_that_cannot_work_are_refused_in_one_line_before_anything_starts(
+    tmp_path,
+):
+    unknown = _console_command("--as", "zed", cwd=tmp_path)
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        2,
+        "backupbot: --as: there is no one called 'zed' here (people: alice, bob, carol, dave)",
+    )
+    (tmp_path / "a-file").write_text("")
+    unusable = _console_command("--data-dir", str(tmp_path / "a-file"), cwd=tmp_path)
+    assert unusable.returncode == 2
+    assert unusable.stderr.startswith(f"backupbot: cannot use {tmp_path / 'a-file'} for the")
+    assert "Traceback" not in unknown.stderr + unusable.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing was started
+
+
+def test_as_bob_in_any_case_starts_the_console_as_bob_and_end_of_input_ends_it(tmp_path):
+    started = _console_command(
+        "--as", "Bob", "--data-dir", str(tmp_path / "data"), "--issues", "5", "--pages", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert "Ready. You are bob." in started.stdout
+    assert started.stdout.rstrip().endswith(
+        "Stopping: running backups and restores are cancelled ..."
+    )
