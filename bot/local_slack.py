@@ -178,7 +178,7 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(payload)
 
         def log_message(self, *_: Any) -> None:
-            pass
+            """Quiet: every call is recorded in `LocalSlack.calls` instead."""
 
     return Handler
 
