@@ -65,7 +65,7 @@ class FakeSlack(BaseHTTPRequestHandler):
 
 def start_sandbox(seed: int) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "atlassian.sandbox", "--port", "0", "--seed", str(seed),
+        [sys.executable, "-m", "sandbox", "--port", "0", "--seed", str(seed),
          "--projects", "4", "--issues", "3000", "--spaces", "2", "--pages", "600",
          "--latency-ms", "50"],
         stderr=subprocess.PIPE, text=True, cwd=ROOT,
@@ -141,7 +141,7 @@ def main() -> None:
                 "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack}/api/",
             }  # fmt: skip
             serve = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
+                [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1",
                  "--port", str(port)],
                 env=env, cwd=ROOT, stderr=subprocess.DEVNULL,
             )  # fmt: skip

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def start_sandbox(*, issues: int, projects: int, pages: int, spaces: int, latency: int, limit: int):
     process = subprocess.Popen(
-        [sys.executable, "-m", "atlassian.sandbox", "--port", "0", "--seed", "42",
+        [sys.executable, "-m", "sandbox", "--port", "0", "--seed", "42",
          "--issues", str(issues), "--projects", str(projects), "--pages", str(pages),
          "--spaces", str(spaces), "--latency-ms", str(latency), "--rate-limit", str(limit)],
         stderr=subprocess.PIPE, text=True, cwd=ROOT,

@@ -26,8 +26,9 @@ from jobs.runner import JobRunner
 from policy.frequency import Frequency
 from policy.identifiers import IdKind
 from policy.statuses import BackupStatus
+from settings.environment import Environment
+from settings.loading import parse_config
 from storage.catalog import sync_configuration
-from storage.config import Environment, parse_config
 from storage.database import create_engine, session_factory, upgrade
 from storage.ids import new_id
 from storage.models import Backup, Schedule, Site, StorageLocation

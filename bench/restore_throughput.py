@@ -37,7 +37,7 @@ SEED = "42"  # every sandbox: the same people, so restored restrictions and assi
 @contextmanager
 def sandbox(*arguments: str) -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "atlassian.sandbox", "--port", "0", "--seed", SEED, *arguments],
+        [sys.executable, "-m", "sandbox", "--port", "0", "--seed", SEED, *arguments],
         stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     assert process.stderr is not None

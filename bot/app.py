@@ -35,7 +35,7 @@ from bot.worker import serve_inbox
 from commands.handlers import Handlers
 from jobs.context import JobContext
 from jobs.runner import JobRunner
-from storage.config import ConfigRoles
+from settings.schema import ConfigRoles
 
 logger = logging.getLogger(__name__)
 

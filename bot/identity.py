@@ -1,7 +1,7 @@
 """Who is asking: Slack user -> email (`users.info`) -> roles, cached for at most 60 s.
 
-People are compared by the email their roles resolve to, never by Slack id alone (§1), so a
-second Slack account of the same person is the same person. A user whose email Slack does not
+People are compared by the email their roles resolve to, never by Slack id alone (docs/rules.md), so
+a second Slack account of the same person is the same person. A user whose email Slack does not
 give (the app lacks `users:read.email`, or a bot) gets a message that says what to grant.
 """
 
@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from atlassian.admin import OrganizationDirectory
-from atlassian.confluence import ConfluenceClient
-from atlassian.errors import AtlassianError
-from atlassian.jira import JiraClient
-from atlassian.roles import resolve_atlassian_roles
+from atlassian_cloud.admin import OrganizationDirectory
+from atlassian_cloud.confluence import ConfluenceClient
+from atlassian_cloud.errors import AtlassianError
+from atlassian_cloud.jira import JiraClient
+from atlassian_cloud.roles import resolve_atlassian_roles
 from commands.handlers import Actor
 from jobs.context import JobContext, site_client
 from policy.products import Product
 from policy.roles import Roles
-from storage.config import AtlassianRoles, ConfigRoles
+from settings.schema import AtlassianRoles, ConfigRoles
 
 CACHE_SECONDS = 60.0
 
@@ -53,7 +53,7 @@ def config_roles(settings: ConfigRoles) -> RoleSource:
 def atlassian_roles(context: JobContext, settings: AtlassianRoles) -> RoleSource:
     """`roles.source: atlassian`: org admin from the Organizations API, Jira admin from the
     ADMINISTER global permission, Confluence admin from membership of the configured groups,
-    on the sites this bot is configured with (`atlassian.roles`). The Admin API key is read
+    on the sites this bot is configured with (`atlassian_cloud.roles`). The Admin API key is read
     from its variable now, so a missing one stops start-up with its name."""
     api_key = context.environment.secret(settings.admin_api_key_env).reveal()
 

@@ -18,8 +18,8 @@ from jobs.runner import Preview, RestoreOutcome
 from policy.objectives import reference_objectives
 from policy.schedules import MAX_ATTEMPTS, RunReason
 from policy.statuses import BackupStatus, RestoreStatus
+from settings.schema import Config
 from storage import restore_requests
-from storage.config import Config
 from storage.models import Backup, RestoreRequest, ScheduleRun
 from storage.snapshot import VerifyReport
 

@@ -35,7 +35,7 @@ from bot.app import (
 )
 from bot.worker import serve_inbox
 from jobs.context import mark_stranded, open_deployment
-from storage.config import Environment
+from settings.environment import Environment
 
 logger = logging.getLogger(__name__)
 

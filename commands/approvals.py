@@ -1,5 +1,5 @@
 """Two-person restore approval: the request's message, and what a click on Approve or Reject
-does (ARCHITECTURE §1).
+does (docs/rules.md).
 
 A click counts only if the person holds both roles *now*, is not the requester (compared by
 email, so a second Slack account does not help), and the request is still pending and
@@ -21,7 +21,8 @@ from policy.statuses import RestoreRequestStatus
 from storage import audit, restore_requests
 from storage.models import RestoreRequest
 
-APPROVE_ACTION = "restore_approve"  # contract (§5): the button value is the request id
+# Action ids are part of the contract (docs/contract.md): the button value is the request id.
+APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
 MAX_NOTES = 8
 

@@ -1,6 +1,6 @@
 """What each /backup subcommand does: an Action and the person asking -> a Reply.
 
-The roles are checked here, at the moment of the request (ARCHITECTURE §1), against the app of
+The roles are checked here, at the moment of the request (docs/rules.md), against the app of
 the site, backup, schedule or request concerned; every command and its outcome goes to the
 audit log. Long work is handed to the job runner and the answer says what will follow.
 """

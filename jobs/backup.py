@@ -17,19 +17,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
-from atlassian.confluence import ConfluenceClient
-from atlassian.errors import AtlassianError
-from atlassian.export import ExportSummary, export_confluence, export_jira, fetch_attachment
-from atlassian.jira import JiraClient
-from atlassian.records import JSONObject
-from atlassian.transport import SiteClient
+from atlassian_cloud.confluence import ConfluenceClient
+from atlassian_cloud.errors import AtlassianError
+from atlassian_cloud.export import ExportSummary, export_confluence, export_jira, fetch_attachment
+from atlassian_cloud.jira import JiraClient
+from atlassian_cloud.records import JSONObject
+from atlassian_cloud.transport import SiteClient
 from jobs.context import JobContext, site_client
 from jobs.heartbeat import Heartbeat
 from policy.statuses import BackupStatus
+from settings.errors import ConfigError
+from settings.schema import AttachmentPolicy
+from settings.schema import Site as SiteConfig
 from storage import catalog, restores
 from storage.artifacts import ArtifactStore, StorageError
-from storage.config import AttachmentPolicy, ConfigError
-from storage.config import Site as SiteConfig
 from storage.models import Backup
 from storage.snapshot import (
     SnapshotError,

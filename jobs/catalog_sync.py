@@ -1,5 +1,5 @@
 """`backupbot catalog sync`: rebuild the backup rows from the manifests in a storage location,
-so losing the bot's host or database loses no backup (ARCHITECTURE §3)."""
+so losing the bot's host or database loses no backup (docs/data-model.md)."""
 
 from dataclasses import dataclass, field
 

@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from atlassian.confluence import ConfluenceClient
-from atlassian.jira import JiraClient
-from atlassian.transport import SiteClient
+from atlassian_cloud.confluence import ConfluenceClient
+from atlassian_cloud.jira import JiraClient
+from atlassian_cloud.transport import SiteClient
 from policy.products import Product
+from settings.environment import Environment
+from settings.loading import load_config
+from settings.schema import Config, LocalStorage, S3Storage
 from storage import catalog, restores
 from storage.artifacts import ArtifactStore, open_store
 from storage.catalog import sync_configuration
-from storage.config import Config, Environment, LocalStorage, S3Storage, load_config
 from storage.database import create_engine, session_factory, upgrade
 from storage.manifest_key import manifest_key
 

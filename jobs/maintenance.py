@@ -1,7 +1,7 @@
 """The maintenance pass (every 5 minutes and at start-up): expiry, requests that lapsed, and
 work a dead process left In Progress.
 
-- Backups with `now ≥ expires_at` become `Expired` (ARCHITECTURE §1). Managed storage deletes
+- Backups with `now ≥ expires_at` become `Expired` (docs/rules.md). Managed storage deletes
   their data; an organization's bucket keeps it unless its location says `delete_expired`.
   The manifest goes first, so a half-deleted backup is never taken for one.
 - Pending restore requests past their expiry become `Expired` (their messages are then

@@ -1,8 +1,8 @@
 """Restoring a backup into a configured site: preview (the plan), run (the plan executed) and
 verify (the restored items read back and compared with the snapshot).
 
-`preview` refuses what §1 forbids before reading anything (an expired backup, one whose status
-holds no data, a target that is not a configured site of the same product), then re-reads
+`preview` refuses what docs/rules.md forbids before reading anything (an expired backup, one whose
+status holds no data, a target that is not a configured site of the same product), then re-reads
 every chunk of the snapshot against its verified manifest, so a damaged backup stops the
 restore before any write, and plans through the target's API. `run` executes exactly that plan
 on an event loop of its own, polling the cancel event as backups do. The database row of a
@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from atlassian.confluence import ConfluenceClient
-from atlassian.confluence_import import execute_confluence
-from atlassian.errors import AtlassianError
-from atlassian.importer import RestoreResult, RestoreStopped
-from atlassian.jira import JiraClient
-from atlassian.jira_import import execute_jira
-from atlassian.records import JSONObject
-from atlassian.restore_plan import RestorePlan, RestoreScope, plan_confluence, plan_jira
-from atlassian.restore_verify import Difference, verify_confluence, verify_jira
+from atlassian_cloud.confluence import ConfluenceClient
+from atlassian_cloud.confluence_import import execute_confluence
+from atlassian_cloud.errors import AtlassianError
+from atlassian_cloud.importer import RestoreResult, RestoreStopped
+from atlassian_cloud.jira import JiraClient
+from atlassian_cloud.jira_import import execute_jira
+from atlassian_cloud.records import JSONObject
+from atlassian_cloud.restore_plan import RestorePlan, RestoreScope, plan_confluence, plan_jira
+from atlassian_cloud.restore_verify import Difference, verify_confluence, verify_jira
 from jobs.context import JobContext, site_client
 from policy.products import Product
 from policy.restore import RestoreRefused, check_backup, check_target
@@ -222,7 +222,7 @@ async def _execute(
 
 def verify(context: JobContext, plan: RestorePlan, result: RestoreResult) -> list[Difference]:
     """Every difference between the restored items, read back from the target, and the
-    snapshot, on what a REST restore reproduces (ARCHITECTURE §1)."""
+    snapshot, on what a REST restore reproduces (docs/rules.md)."""
     source = _open_for_verify(context, plan.backup_id)
     return asyncio.run(_verify(context, source, plan, result))
 

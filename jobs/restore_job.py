@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from atlassian.importer import RestoreResult
-from atlassian.restore_plan import RestorePlan
+from atlassian_cloud.importer import RestoreResult
+from atlassian_cloud.restore_plan import RestorePlan
 from jobs import restore
 from jobs.context import JobContext
 from jobs.heartbeat import Heartbeat

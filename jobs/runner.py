@@ -16,10 +16,10 @@ from typing import Any, Protocol
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from atlassian.errors import AtlassianError
-from atlassian.importer import RestoreResult
-from atlassian.restore_plan import RestorePlan, RestoreScope, ScopeNotFound
-from atlassian.restore_verify import Difference
+from atlassian_cloud.errors import AtlassianError
+from atlassian_cloud.importer import RestoreResult
+from atlassian_cloud.restore_plan import RestorePlan, RestoreScope, ScopeNotFound
+from atlassian_cloud.restore_verify import Difference
 from jobs import backup, maintenance, restore, restore_job
 from jobs.context import JobContext
 from jobs.scheduling import ScheduleKeeper

@@ -1,7 +1,7 @@
 """Schedules at work: planning their runs as APScheduler jobs, claiming each run's fence, and
 keeping one active scheduler per database.
 
-Our tables are the source of truth (ARCHITECTURE §3); every job planned here is derived from
+Our tables are the source of truth (docs/data-model.md); every job planned here is derived from
 them and can be derived again at any time:
 - the next run of each active schedule (`policy.schedules.next_run`);
 - what a schedule is owed besides (`policy.schedules.owed_run`): a catch-up of a slot missed

@@ -1,8 +1,8 @@
-"""Which sites backupbot may talk to (ARCHITECTURE §1, "Not in the Government environment").
+"""Which sites backupbot may talk to (docs/rules.md, "Not in the Government environment").
 
-Atlassian's backup and restore is not available in the Atlassian Government environment [seed],
-so its sites are refused. Credentials travel only over https; plain http is allowed for loopback
-hosts alone, which is where the built-in sandbox site listens.
+Atlassian's backup and restore is not available in the Atlassian Government environment (Atlassian;
+docs/rules.md), so its sites are refused. Credentials travel only over https; plain http is allowed
+for loopback hosts alone, which is where the built-in sandbox site listens.
 """
 
 import ipaddress

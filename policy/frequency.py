@@ -1,4 +1,4 @@
-"""How often a schedule runs: once, or daily or weekly [seed]."""
+"""How often a schedule runs: once, or daily or weekly (Atlassian; docs/rules.md)."""
 
 from enum import StrEnum
 

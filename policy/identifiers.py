@@ -1,4 +1,4 @@
-"""The identifiers people type (ARCHITECTURE §3, contract): `bk-`, `rr-` and `sc-` ids."""
+"""The identifiers people type (docs/data-model.md, contract): `bk-`, `rr-` and `sc-` ids."""
 
 import re
 from enum import StrEnum

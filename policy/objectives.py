@@ -1,9 +1,9 @@
-"""Atlassian's reference recovery objectives (ARCHITECTURE §1, "RPO/RTO reference").
+"""Atlassian's reference recovery objectives (docs/rules.md, "RPO/RTO reference").
 
-These are the objectives Atlassian publishes for *its own* backup and restore, by size [seed]; the
-bot shows them labelled as such, beside its own measured estimate. "Up to" is inclusive, GB is
-10^9 bytes and TB 10^12, and the data size is the uncompressed JSON bytes of the backup. A row
-holds only while *both* the data and the attachments are within it.
+These are the objectives Atlassian publishes for *its own* backup and restore, by size (Atlassian;
+docs/rules.md); the bot shows them labelled as such, beside its own measured estimate. "Up to" is
+inclusive, GB is 10^9 bytes and TB 10^12, and the data size is the uncompressed JSON bytes of the
+backup. A row holds only while *both* the data and the attachments are within it.
 """
 
 from dataclasses import dataclass

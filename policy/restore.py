@@ -1,4 +1,4 @@
-"""The rules a restore follows before anything is written (ARCHITECTURE §1, "Restore targets").
+"""The rules a restore follows before anything is written (docs/rules.md, "Restore targets").
 
 Pure functions of plain values: whether a backup may be restored now (and, if not, a refusal that
 says why, with the instant it expired), whether a site may receive it, and what happens to each
@@ -117,7 +117,7 @@ def attachment_source(content_stored: bool, original_exists: bool) -> Attachment
 
     Stored content wins: it is the file as it was at backup time, verified by its SHA-256, and
     reading it costs the source site nothing. Otherwise the reference restores only while the
-    file still exists in the source site (§1, "Attachments").
+    file still exists in the source site (docs/rules.md, "Attachments").
     """
     if content_stored:
         return AttachmentSource.REUPLOAD

@@ -1,9 +1,9 @@
-"""How long a backup can be restored (ARCHITECTURE §1, "Storage and retention").
+"""How long a backup can be restored (docs/rules.md, "Storage and retention").
 
 Managed storage keeps a backup 14 days and it expires on the 15th day; a backup in an
-organization's own S3 bucket can be restored within 30 days of its creation [seed]. Both are
-counted in exact 24-hour days on UTC instants: a time zone only changes how an instant is shown,
-never when a backup expires.
+organization's own S3 bucket can be restored within 30 days of its creation (Atlassian;
+docs/rules.md). Both are counted in exact 24-hour days on UTC instants: a time zone only changes how
+an instant is shown, never when a backup expires.
 """
 
 from datetime import UTC, datetime, timedelta

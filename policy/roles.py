@@ -1,8 +1,9 @@
-"""Who may do what (ARCHITECTURE §1, "Who").
+"""Who may do what (docs/rules.md, "Who").
 
 Backing up and restoring need a person who is both an organization admin and an app admin of the
-product concerned [seed]; reading needs either role; the audit log is for organization admins.
-The check runs at the moment of every action, so the caller passes the roles held *now*.
+product concerned (Atlassian; docs/rules.md); reading needs either role; the audit log is for
+organization admins. The check runs at the moment of every action, so the caller passes the roles
+held *now*.
 """
 
 from dataclasses import dataclass
@@ -145,7 +146,8 @@ def authorize(activity: Activity, roles: Roles, product: Product | None) -> None
                 (ORG_ADMIN, _app_admin(product)),
             )
         return
-    # BOTH_ROLES: backing up and restoring change things, so the person must hold both [seed].
+    # BOTH_ROLES: backing up and restoring change things, so the person must hold both (Atlassian;
+    # docs/rules.md).
     if product is None:
         raise ValueError(f"{activity} concerns one app; the caller must say which")
     missing = tuple(

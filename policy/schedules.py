@@ -1,4 +1,4 @@
-"""When a schedule runs, and whether a daily one is allowed (ARCHITECTURE §1 and §3).
+"""When a schedule runs, and whether a daily one is allowed (docs/rules.md and docs/data-model.md).
 
 A run is identified by its slot: the local date in the schedule's time zone. Each local date
 gives exactly one instant, so the hour repeated when clocks go back never runs twice (the first
@@ -142,9 +142,9 @@ def check_daily(
 ) -> DailyVerdict:
     """Whether a daily schedule fits the site, from its last known size and backup time.
 
-    Jira past Atlassian's RPO row: "daily backup isn't available" [seed]; any site whose last
-    backup took more than 24 hours cannot run daily either [ours]; Confluence past its row may
-    run daily, with a warning that Atlassian's RPO reference is then more than 24 hours.
+    Jira past Atlassian's RPO row: "daily backup isn't available" (Atlassian; docs/rules.md); any
+    site whose last backup took more than 24 hours cannot run daily either [ours]; Confluence past
+    its row may run daily, with a warning that Atlassian's RPO reference is then more than 24 hours.
     """
     if last_duration is not None and last_duration > LONGEST_DAILY_RUN:
         hours = last_duration.total_seconds() / 3600

@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
-    from storage.config import Environment, LocalStorage, S3Storage
+    from settings.environment import Environment
+    from settings.schema import LocalStorage, S3Storage
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The audit log (ARCHITECTURE §3): every command, decision and outcome as an append-only row.
+"""The audit log (docs/data-model.md): every command, decision and outcome as an append-only row.
 
 The migrations refuse UPDATE and DELETE on the table; this module only adds and reads.
 """

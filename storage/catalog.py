@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from policy.identifiers import IdKind
 from policy.retention import expires_at
 from policy.statuses import ACTIVE_BACKUP_STATUSES, RESTORABLE_BACKUP_STATUSES, BackupStatus
-from storage.config import Config, LocalStorage
+from settings.schema import Config, LocalStorage
 from storage.ids import new_id
 from storage.models import Backup, Site, StorageKind, StorageLocation
 from storage.snapshot import Manifest

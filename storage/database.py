@@ -21,7 +21,6 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-DATABASE_FILE_NAME = "backupbot.db"
 BUSY_TIMEOUT_MS = 5000
 POSTGRESQL_DRIVER = "postgresql+psycopg"
 ACCEPTED_URLS = "sqlite:///path/to/backupbot.db or postgresql://user@host/database"
@@ -33,11 +32,6 @@ class UnsupportedDatabaseUrl(ValueError):
 
 class MigrationError(RuntimeError):
     """A migration left the database inconsistent; it was rolled back where the database can."""
-
-
-def default_database_url(data_dir: Path) -> str:
-    """The SQLite file under the data directory, used when BACKUPBOT_DATABASE_URL is unset."""
-    return f"sqlite:///{data_dir / DATABASE_FILE_NAME}"
 
 
 def create_engine(url: str) -> Engine:

@@ -1,4 +1,4 @@
-"""New identifiers for the things people type: `bk-`, `rr-` and `sc-` ids (ARCHITECTURE §3)."""
+"""New identifiers for the things people type: `bk-`, `rr-` and `sc-` ids (docs/data-model.md)."""
 
 import secrets
 

@@ -1,4 +1,4 @@
-"""The key that signs snapshot manifests (HMAC-SHA256, ARCHITECTURE §4).
+"""The key that signs snapshot manifests (HMAC-SHA256, docs/snapshot-format.md).
 
 It is BACKUPBOT_MANIFEST_KEY when set; otherwise 32 random bytes generated on first use and kept
 in `<data dir>/manifest.key`, readable by the owner only, and reused ever after. Either way the
@@ -17,7 +17,8 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
-from storage.config import ConfigError, Environment, Secret
+from settings.environment import Environment, Secret
+from settings.errors import ConfigError
 
 KEY_BYTES = 32
 KEY_FILE_NAME = "manifest.key"

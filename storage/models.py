@@ -1,4 +1,4 @@
-"""The database tables, as typed SQLAlchemy models: the source of truth of ARCHITECTURE §3.
+"""The database tables, as typed SQLAlchemy models: the source of truth (docs/data-model.md).
 
 The schema is created and changed only by the Alembic migrations (`storage.database.upgrade`),
 never by `metadata.create_all`: the audit log's append-only triggers live in the migrations.
@@ -134,7 +134,7 @@ class StorageLocation(Base):
 
     __tablename__ = "storage_locations"
     __table_args__ = (
-        # The organization's own storage is always its S3 bucket (ARCHITECTURE §1).
+        # The organization's own storage is always its S3 bucket (docs/rules.md).
         CheckConstraint("owner <> 'organization' OR kind = 's3'", name="organization_is_s3"),
     )
 
@@ -232,8 +232,9 @@ class Backup(Base):
 
 _ACTIVE = sorted(status.value for status in ACTIVE_BACKUP_STATUSES)
 
-# At most one backup per site is Queued or In Progress, enforced across processes (§3): a
-# partial unique index, which both databases support with the same predicate.
+# At most one backup per site is Queued or In Progress, enforced across processes
+# (docs/data-model.md): a partial unique index, which both databases support with the same
+# predicate.
 Index(
     "ix_backups_one_active_per_site",
     Backup.site_id,
@@ -244,7 +245,8 @@ Index(
 
 
 class ScheduleRun(Base):
-    """The fence of a scheduled run (§3): one row per schedule, slot and attempt, ever.
+    """The fence of a scheduled run (docs/data-model.md): one row per schedule, slot and attempt,
+    ever.
 
     A slot is the run's local date (`YYYY-MM-DD`) in the schedule's time zone, so the hour
     repeated when clocks go back cannot start a second run; retries are attempts 2 and 3.
@@ -290,7 +292,7 @@ class RestoreRequest(Base):
 
     __tablename__ = "restore_requests"
     __table_args__ = (
-        # Nobody approves or rejects their own request (§1), whatever the letter case.
+        # Nobody approves or rejects their own request (docs/rules.md), whatever the letter case.
         CheckConstraint(
             "approver IS NULL OR lower(approver) <> lower(requested_by)",
             name="approver_is_not_requester",
@@ -321,7 +323,8 @@ class RestoreRequest(Base):
 
 
 class AuditEntry(Base):
-    """One line of the audit log: who did what, when, to what, and how it ended (§3).
+    """One line of the audit log: who did what, when, to what, and how it ended
+    (docs/data-model.md).
 
     The table is append-only: the migrations install triggers that refuse UPDATE and DELETE.
     """

@@ -66,7 +66,8 @@ from storage.artifacts import (
 )
 
 if TYPE_CHECKING:
-    from storage.config import Environment, S3Storage
+    from settings.environment import Environment
+    from settings.schema import S3Storage
 
 MB = 1024 * 1024
 SHA256_METADATA = "sha256"  # stored as x-amz-meta-sha256: the full object's digest, in hex

@@ -1,5 +1,5 @@
 """Schedule rows (the source of truth; APScheduler's jobs are derived from them) and the fence
-each scheduled run claims first (§3)."""
+each scheduled run claims first (docs/data-model.md)."""
 
 from collections.abc import Sequence
 from datetime import date, datetime, time

@@ -1,4 +1,5 @@
-"""The snapshot format (ARCHITECTURE §4): what a backup is on storage, written and read back.
+"""The snapshot format (docs/snapshot-format.md): what a backup is on storage, written and read
+back.
 
 Under `<site>/<backup-id>/` each entity (issues, comments, pages, ...) is a series of chunks,
 `<entity>/<n>.ndjson.zst`: zstd-compressed NDJSON, one JSON object a line, readable with
@@ -34,6 +35,7 @@ from policy.identifiers import IdKind, id_kind
 from policy.products import Product
 from policy.retention import require_aware
 from policy.statuses import BackupStatus
+from settings.schema import AttachmentPolicy
 from storage.artifacts import (
     BLOCK_SIZE,
     ArtifactStore,
@@ -46,7 +48,6 @@ from storage.artifacts import (
     validate_key,
     verified,
 )
-from storage.config import AttachmentPolicy
 
 __all__ = [
     "AttachmentContent",
@@ -196,7 +197,8 @@ class SnapshotMetadata:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A verified manifest: the snapshot's table of contents and its facts (§4)."""
+    """A verified manifest: the snapshot's table of contents and its facts
+    (docs/snapshot-format.md)."""
 
     site: str
     product: Product

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atlassian.sandbox.data import SiteData
-from atlassian.sandbox.server import running_sandbox
+from sandbox.data import SiteData
+from sandbox.server import running_sandbox
 from storage.database import backup_sqlite, head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def backupbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
     }
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         capture_output=True,
         text=True,
         env=environment,
@@ -110,7 +110,7 @@ def test_backup_and_verify_work_against_a_running_sandbox_showing_progress(tmp_p
 
 def test_the_sandbox_command_serves_a_site_on_a_loopback_port():
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0", "--issues", "5"],
+        [sys.executable, "-m", "cli.main", "sandbox", "--port", "0", "--issues", "5"],
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,

@@ -1,4 +1,4 @@
-"""The configuration loader: the YAML file of ARCHITECTURE §5 and the environment variables."""
+"""The configuration loader: the YAML file of docs/contract.md and the environment variables."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -8,18 +8,10 @@ import pytest
 
 from policy.products import Product
 from policy.retention import StorageOwner
-from storage.config import (
-    AtlassianRoles,
-    AttachmentPolicy,
-    ConfigError,
-    ConfigRoles,
-    Environment,
-    LocalStorage,
-    S3Storage,
-    Secret,
-    load_config,
-    parse_config,
-)
+from settings.environment import Environment, Secret
+from settings.errors import ConfigError
+from settings.loading import load_config, parse_config
+from settings.schema import AtlassianRoles, AttachmentPolicy, ConfigRoles, LocalStorage, S3Storage
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLE = REPOSITORY / "backupbot.example.yml"

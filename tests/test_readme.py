@@ -14,19 +14,21 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from atlassian.sandbox.server import _parser as sandbox_parser
 from bot.app import HEALTH_PATH
-from bot.cli import _parser as cli_parser
-from bot.console import CONSOLE_WORDS
-from bot.playground import PEOPLE, playground_config
+from cli.main import _parser as cli_parser
 from commands.grammar import Vocabulary, parse
 from commands.usage import overview
+from offline.console import CONSOLE_WORDS
+from offline.playground import PEOPLE, playground_config
 from policy.objectives import REFERENCE_TABLE, ObjectiveKind
 from policy.products import Product
 from policy.roles import REQUIREMENTS, Activity, Requirement
 from policy.sizes import parse_size
-from storage import config as config_module
-from storage.config import Config, ConfigError, parse_config
+from sandbox.server import _parser as sandbox_parser
+from settings.errors import ConfigError
+from settings.loading import parse_config
+from settings.schema import Config
+from settings import environment as environment_module
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -82,7 +84,7 @@ def _makefile_targets() -> set[str]:
 
 
 def _variables_the_code_reads() -> set[str]:
-    source = Path(config_module.__file__).read_text()
+    source = Path(environment_module.__file__).read_text()
     named_by_config = set(
         re.findall(r"_env: ([A-Z][A-Z0-9_]+)", (ROOT / "backupbot.example.yml").read_text())
     )
@@ -141,7 +143,7 @@ def test_the_sqlite_backup_command_of_the_production_section_runs(tmp_path):
         k: v for k, v in os.environ.items() if not k.startswith(("BACKUPBOT_", "SLACK_"))
     }
     environment["BACKUPBOT_DATA_DIR"] = str(tmp_path / "data")
-    run = [sys.executable, "-m", "bot.cli"]
+    run = [sys.executable, "-m", "cli.main"]
     for words in (["db", "upgrade"], ["db", "backup", str(target)]):
         done = subprocess.run([*run, *words], capture_output=True, text=True, env=environment,
                               cwd=tmp_path, timeout=60, check=False)  # fmt: skip
@@ -194,7 +196,7 @@ def test_the_configuration_table_lists_exactly_the_keys_the_configuration_accept
 
 def test_the_environment_table_lists_exactly_the_variables_the_bot_reads():
     listed = {row[0].strip("`") for row in table("### 2. Environment variables")}
-    source = Path(config_module.__file__).read_text()
+    source = Path(environment_module.__file__).read_text()
     assert listed == set(re.findall(r'"((?:SLACK|BACKUPBOT)_[A-Z_]+)"', source))
 
 
@@ -262,7 +264,7 @@ def test_the_command_reference_is_the_grammars_usage():
 def test_every_directory_of_the_layout_exists():
     for line in blocks("text", under="## Layout")[0].splitlines():
         for word in line.split():
-            if re.fullmatch(r"[a-z]+/", word):  # the folders named before each description
+            if re.fullmatch(r"[a-z_]+/", word):  # the folders named before each description
                 assert (ROOT / word).is_dir(), word
 
 

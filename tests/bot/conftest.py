@@ -14,16 +14,18 @@ from typing import Any
 import httpx
 import pytest
 
-from atlassian.sandbox.data import SiteData
-from atlassian.sandbox.directory import SANDBOX_ORG_ID
-from atlassian.sandbox.server import running_sandbox
 from bot.app import Deployment, create_deployment, serving_in_thread, web_client, wsgi_app
 from bot.blocks import check_message
 from bot.identity import config_roles
-from bot.local_slack import LocalSlack, SlackUser, post_signed
 from jobs.context import JobContext, utc_now
+from offline.local_slack import LocalSlack, SlackUser, post_signed
+from sandbox.data import SiteData
+from sandbox.directory import SANDBOX_ORG_ID
+from sandbox.server import running_sandbox
+from settings.environment import Environment
+from settings.loading import parse_config
+from settings.schema import ConfigRoles
 from storage.catalog import sync_configuration
-from storage.config import ConfigRoles, Environment, parse_config
 from storage.database import create_engine, session_factory, upgrade
 
 SECRET = "test-signing-secret"
@@ -95,7 +97,7 @@ class Bot:
         return backup_id
 
     def user(self, user: str, team: str = TEAM) -> SlackUser:
-        """`user`'s Slack client (bot.local_slack), signing as Slack does."""
+        """`user`'s Slack client (offline.local_slack), signing as Slack does."""
         return SlackUser(
             user, f"{self.url}/slack/events", self.slack, SECRET, self.http, team_id=team
         )

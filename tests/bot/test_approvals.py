@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.blocks import check_message
 from bot.identity import config_roles
 from policy.statuses import RestoreRequestStatus, RestoreStatus
-from storage.config import ConfigRoles
+from settings.schema import ConfigRoles
 from storage.models import Restore, RestoreRequest
 
 APPROVE = "restore_approve"

@@ -1,4 +1,4 @@
-"""Who may do what (ARCHITECTURE §1), for every role combination and both role sources."""
+"""Who may do what (docs/rules.md), for every role combination and both role sources."""
 
 import urllib.parse
 

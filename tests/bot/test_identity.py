@@ -3,7 +3,7 @@
 from bot.app import web_client
 from bot.identity import IdentityResolver, config_roles
 from policy.products import Product
-from storage.config import parse_config
+from settings.loading import parse_config
 
 
 def roles_source():

@@ -25,13 +25,14 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from atlassian.sandbox.app import create_app
-from atlassian.sandbox.data import SiteData
-from atlassian.sandbox.server import running_sandbox
 from policy.schedules import RunReason
 from policy.statuses import BackupStatus
+from sandbox.app import create_app
+from sandbox.data import SiteData
+from sandbox.server import running_sandbox
+from settings.environment import default_database_url
 from storage.catalog import INTERRUPTED
-from storage.database import create_engine, default_database_url, session_factory
+from storage.database import create_engine, session_factory
 from storage.models import Backup, Lease, Schedule, ScheduleRun
 
 SECRET = "test-signing-secret"
@@ -62,7 +63,7 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
+            [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1",
              "--port", str(self.port)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

@@ -12,7 +12,7 @@ import urllib.parse
 
 import httpx
 
-from bot.cli import main
+from cli.main import main
 
 
 def test_a_refused_bot_token_stops_start_up_with_one_line(
@@ -63,7 +63,7 @@ def test_serve_acknowledges_in_front_and_its_worker_process_answers(fake_slack, 
     }  # fmt: skip
     env.pop("SLACK_APP_TOKEN", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -14,17 +14,18 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from starlette.applications import Starlette
 
-from atlassian.sandbox.app import create_app
-from atlassian.sandbox.control import SandboxOptions
-from atlassian.sandbox.data import SiteData
-from atlassian.sandbox.server import running_sandbox
 from jobs.backup import BackupResult
 from jobs.context import JobContext
 from jobs.maintenance import ExpiryWarning, SweepReport
 from jobs.runner import JobRunner
+from sandbox.app import create_app
+from sandbox.control import SandboxOptions
+from sandbox.data import SiteData
+from sandbox.server import running_sandbox
+from settings.environment import Environment
+from settings.loading import parse_config
 from storage.artifacts import ArtifactStore, open_store
 from storage.catalog import sync_configuration
-from storage.config import Environment, parse_config
 from storage.database import create_engine, session_factory, upgrade
 
 SITE_ORIGIN = "http://127.0.0.1:8999"  # never connected to: the transport routes in-process

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from atlassian.sandbox.control import SandboxOptions
 from jobs import backup
 from jobs.catalog_sync import sync_catalog
 from jobs.context import JobContext
 from policy.statuses import BackupStatus
+from sandbox.control import SandboxOptions
 from storage.artifacts import ArtifactStore, open_store
 from storage.catalog import sync_configuration
 from storage.database import create_engine, session_factory, upgrade

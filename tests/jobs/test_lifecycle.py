@@ -6,11 +6,11 @@ import shutil
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from atlassian.sandbox.data import SiteData
 from policy.frequency import Frequency
 from policy.retention import is_restorable
 from policy.schedules import RunReason
 from policy.statuses import BackupStatus
+from sandbox.data import SiteData
 from storage import schedules
 from storage.models import AuditEntry, Backup, ScheduleRun
 from storage.snapshot import backup_folder

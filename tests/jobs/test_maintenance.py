@@ -11,10 +11,10 @@ from moto import mock_aws
 from jobs import backup, maintenance, restore
 from policy.restore import RestoreRefused
 from policy.statuses import BackupStatus, RestoreRequestStatus
+from settings.schema import S3Storage
 from storage import restore_requests
 from storage.artifacts import StorageError, open_store
 from storage.catalog import finish_backup, queue_backup, sync_configuration
-from storage.config import S3Storage
 from storage.models import AuditEntry, Backup, RestoreRequest
 from storage.snapshot import backup_folder
 

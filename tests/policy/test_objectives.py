@@ -1,4 +1,4 @@
-"""Atlassian's RPO/RTO reference table (ARCHITECTURE §1), at, below and above every boundary."""
+"""Atlassian's RPO/RTO reference table (docs/rules.md), at, below and above every boundary."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Retention (ARCHITECTURE §1): 14 days managed, 30 days organization S3, on UTC instants."""
+"""Retention (docs/rules.md): 14 days managed, 30 days organization S3, on UTC instants."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,8 +37,8 @@ def test_an_organization_s3_backup_is_restorable_one_second_before_day_30_ends_a
 
 
 def test_daily_backups_from_the_1st_give_14_restorable_on_the_14th_and_the_first_expires_the_15th():
-    # Atlassian's own example [seed]: set up on the 1st, 14 backups on the 14th, the 1st's
-    # backup expires on the 15th.
+    # Atlassian's own example (Atlassian; docs/rules.md): set up on the 1st, 14 backups on the 14th,
+    # the 1st's backup expires on the 15th.
     created = [datetime(2026, 7, day, 2, 0, tzinfo=UTC) for day in range(1, 15)]
     expiries = [expires_at(c, StorageOwner.MANAGED) for c in created]
     on_the_14th = datetime(2026, 7, 14, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The authorization table of ARCHITECTURE §1, checked for every activity and role combination."""
+"""The authorization table of docs/rules.md, checked for every activity and role combination."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import pytest
 from policy.products import Product
 from policy.roles import Activity, NotAuthorized, Roles, authorize, is_authorized
 
-# The table as ARCHITECTURE §1 writes it, restated here independently of the implementation.
+# The table as docs/rules.md writes it, restated here independently of the implementation.
 READ = {"sites", "list", "status", "schedules", "approvals", "estimate", "verify"}
 CHANGE = {"now", "schedule", "unschedule", "cancel", "restore", "approve", "reject"}
 ORG_ONLY = {"audit"}

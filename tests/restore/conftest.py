@@ -15,13 +15,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from atlassian.sandbox.app import create_app
-from atlassian.sandbox.control import SandboxOptions
-from atlassian.sandbox.data import SiteData
 from jobs import backup as backups
 from jobs.context import JobContext
+from sandbox.app import create_app
+from sandbox.control import SandboxOptions
+from sandbox.data import SiteData
+from settings.environment import Environment
+from settings.loading import parse_config
 from storage.catalog import sync_configuration
-from storage.config import Environment, parse_config
 from storage.database import create_engine, session_factory, upgrade
 
 SOURCE = "http://127.0.0.1:8991"  # never connected to: the transport routes in-process

@@ -1,10 +1,10 @@
 """Restoring Confluence backups between two in-process sandbox sites: the tree, restrictions
 before visibility, existing spaces skipped, single pages, and re-runs that write nothing."""
 
-from atlassian.restore_plan import RestoreScope
-from atlassian.sandbox.data import SiteData
+from atlassian_cloud.restore_plan import RestoreScope
 from jobs import restore
 from policy.statuses import RestoreStatus
+from sandbox.data import SiteData
 
 from .conftest import SEED, SOURCE, TARGET, Sites, SitesFactory
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from atlassian.restore_plan import RestoreScope
-from atlassian.sandbox.control import SandboxOptions
+from atlassian_cloud.restore_plan import RestoreScope
 from jobs import restore
 from policy.restore import RestoreRefused
 from policy.statuses import RestoreStatus
+from sandbox.control import SandboxOptions
 from storage.models import Backup
 
 from .conftest import SOURCE, TARGET, Sites, SitesFactory

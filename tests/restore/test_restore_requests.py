@@ -24,7 +24,7 @@ V1_WRITES = json.loads((OPENAPI / "confluence-v1-writes.schema.json").read_text(
 
 def _openapi_checker() -> Any:
     spec = importlib.util.spec_from_file_location(
-        "atlassian_test_fixtures", TESTS / "atlassian" / "conftest.py"
+        "atlassian_test_fixtures", TESTS / "atlassian_cloud" / "conftest.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

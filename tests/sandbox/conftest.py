@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from starlette.applications import Starlette
 
-from atlassian.sandbox import SANDBOX_TOKEN, SandboxOptions, SiteData, create_app
+from sandbox import SANDBOX_TOKEN, SandboxOptions, SiteData, create_app
 
 OPENAPI = Path(__file__).resolve().parents[1] / "data" / "openapi"
 EMAIL = "backup.bot@example.com"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from atlassian.sandbox import SiteData
+from sandbox import SiteData
 
 pytestmark = pytest.mark.anyio
 

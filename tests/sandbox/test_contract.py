@@ -2,7 +2,7 @@
 
 import pytest
 
-from atlassian.sandbox.data import SiteData
+from sandbox.data import SiteData
 
 JIRA = "jira"
 CONFLUENCE = "confluence"

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from atlassian.sandbox.data import SiteData
+from sandbox.data import SiteData
 
 
 def _fingerprint(site: SiteData) -> list[object]:

@@ -1,10 +1,10 @@
 """The sandbox organization: the Admin API's user search, Jira's permission check and Confluence's
-group memberships, answered from the seeded people (atlassian/sandbox/directory.py)."""
+group memberships, answered from the seeded people (sandbox/directory.py)."""
 
 import pytest
 
-from atlassian.sandbox import SANDBOX_TOKEN
-from atlassian.sandbox.directory import (
+from sandbox import SANDBOX_TOKEN
+from sandbox.directory import (
     CONFLUENCE_ADMINS,
     SANDBOX_DIRECTORY_ID,
     SANDBOX_ORG_ID,

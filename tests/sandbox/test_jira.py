@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from atlassian.sandbox import SANDBOX_TOKEN, SiteData
-from atlassian.sandbox.jql import UNBOUNDED_MESSAGE
+from sandbox import SANDBOX_TOKEN, SiteData
+from sandbox.jql import UNBOUNDED_MESSAGE
 
 pytestmark = pytest.mark.anyio
 

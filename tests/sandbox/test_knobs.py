@@ -5,7 +5,7 @@ import time
 import anyio
 import pytest
 
-from atlassian.sandbox.control import Faults, SandboxOptions, TokenBucket
+from sandbox.control import Faults, SandboxOptions, TokenBucket
 
 pytestmark = pytest.mark.anyio
 

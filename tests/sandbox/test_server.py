@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atlassian.sandbox import SANDBOX_TOKEN, SiteData, create_app, main, running_sandbox
+from sandbox import SANDBOX_TOKEN, SiteData, create_app, main, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = ("ops@example.com", SANDBOX_TOKEN)
@@ -94,7 +94,7 @@ def _first_response(url: str) -> httpx.Response:
 
 def test_python_m_atlassian_sandbox_serves_until_interrupted():
     command = [
-        sys.executable, "-m", "atlassian.sandbox", "--port", "0", "--seed", "3", "--issues", "40",
+        sys.executable, "-m", "sandbox", "--port", "0", "--seed", "3", "--issues", "40",
         "--pages", "10", "--latency-ms", "1", "--rate-limit", "100",
     ]  # fmt: skip
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}

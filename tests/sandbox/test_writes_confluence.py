@@ -2,7 +2,7 @@
 
 import pytest
 
-from atlassian.sandbox import SiteData, create_app
+from sandbox import SiteData, create_app
 
 V2 = "/wiki/api/v2"
 V1 = "/wiki/rest/api"

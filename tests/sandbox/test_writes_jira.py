@@ -2,7 +2,7 @@
 
 import pytest
 
-from atlassian.sandbox import SiteData, create_app
+from sandbox import SiteData, create_app
 
 API = "/rest/api/3"
 pytestmark = pytest.mark.anyio

@@ -1,4 +1,5 @@
-"""At most one backup per site is Queued or In Progress, and the database enforces it (§3)."""
+"""At most one backup per site is Queued or In Progress, and the database enforces it
+(docs/data-model.md)."""
 
 import threading
 from collections.abc import Callable

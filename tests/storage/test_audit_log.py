@@ -1,4 +1,5 @@
-"""The audit log is append-only, and the database itself refuses to change its rows (§3)."""
+"""The audit log is append-only, and the database itself refuses to change its rows
+(docs/data-model.md)."""
 
 from datetime import UTC, datetime
 

@@ -7,6 +7,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from policy.statuses import BackupStatus
+from settings.loading import parse_config
 from storage.catalog import (
     INTERRUPTED,
     BackupAlreadyActive,
@@ -17,7 +18,6 @@ from storage.catalog import (
     start_backup,
     sync_configuration,
 )
-from storage.config import parse_config
 from storage.database import session_factory
 from storage.models import Backup, Site, StorageLocation
 

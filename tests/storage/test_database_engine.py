@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import Engine, text
 
 from policy.retention import StorageOwner
+from settings.environment import default_database_url
 from storage.database import (
     BUSY_TIMEOUT_MS,
     MigrationError,
     UnsupportedDatabaseUrl,
     create_engine,
-    default_database_url,
     session_factory,
     upgrade,
 )

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from policy.products import Product
 from policy.statuses import RestoreStatus
+from settings.loading import parse_config
 from storage.catalog import queue_backup, sync_configuration
-from storage.config import parse_config
 from storage.database import session_factory
 from storage.restores import (
     RestoreAlreadyActive,

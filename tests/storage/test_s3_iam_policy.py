@@ -48,8 +48,8 @@ from moto.core import disable_iam_authentication, enable_iam_authentication
 from jobs.context import JobContext
 from jobs.maintenance import delete_backup_data
 from policy.products import Product
+from settings.environment import Environment
 from storage.artifacts import StorageError
-from storage.config import Environment
 from storage.s3_store import S3Store, assumed_role_session
 from storage.snapshot import (
     SnapshotMetadata,

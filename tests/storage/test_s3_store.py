@@ -22,6 +22,8 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from policy.products import Product
+from settings.environment import Environment
+from settings.schema import S3Storage
 from storage.artifacts import (
     ChecksumMismatch,
     ObjectNotFound,
@@ -30,7 +32,6 @@ from storage.artifacts import (
     TransientStorageError,
     open_store,
 )
-from storage.config import Environment, S3Storage
 from storage.s3_store import S3Store, composite_sha256
 from storage.snapshot import (
     NotASnapshot,

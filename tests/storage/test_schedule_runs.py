@@ -1,4 +1,5 @@
-"""Schedules and their run fence: one run per (schedule, slot, attempt), ever (§3)."""
+"""Schedules and their run fence: one run per (schedule, slot, attempt), ever
+(docs/data-model.md)."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor

@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 
 from policy.products import Product
 from policy.statuses import BackupStatus
+from settings.environment import Environment, Secret
+from settings.errors import ConfigError
+from settings.schema import AttachmentPolicy
 from storage.artifacts import ChecksumMismatch, PutResult, StorageError
-from storage.config import AttachmentPolicy, ConfigError, Environment, Secret
 from storage.local_store import LocalStore
 from storage.manifest_key import KEY_FILE_NAME, load_or_create_key, manifest_key
 from storage.snapshot import (

@@ -8,6 +8,8 @@ from typing import BinaryIO
 
 import pytest
 
+from settings.environment import Environment
+from settings.schema import LocalStorage
 from storage.artifacts import (
     ArtifactStore,
     ChecksumMismatch,
@@ -21,7 +23,6 @@ from storage.artifacts import (
     open_store,
     verified,
 )
-from storage.config import Environment, LocalStorage
 from storage.local_store import LocalStore
 
 

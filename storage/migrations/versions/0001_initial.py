@@ -146,7 +146,7 @@ def upgrade() -> None:
             name=op.f("ck_backups_scheduled_run_is_complete"),
         ),
     )
-    # At most one Queued or In Progress backup per site, across processes (ARCHITECTURE §3).
+    # At most one Queued or In Progress backup per site, across processes (docs/data-model.md).
     op.create_index(
         "ix_backups_one_active_per_site",
         "backups",
@@ -247,7 +247,7 @@ def downgrade() -> None:
     op.drop_table("sites")
 
 
-# The audit log is append-only (ARCHITECTURE §3), and the database itself says so, so that no
+# The audit log is append-only (docs/data-model.md), and the database itself says so, so that no
 # code path, script or hand-typed SQL can rewrite history. On SQLite, a later batch migration
 # that copies audit_log must create these triggers again: a rebuilt table has none.
 GUARD_MESSAGE = "audit_log is append-only"
