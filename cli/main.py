@@ -30,7 +30,6 @@ from jobs.context import JobContext, open_deployment
 from jobs.verify import UnknownBackup, verify_backup
 from policy.restore import RestoreRefused
 from policy.statuses import BackupStatus, RestoreStatus
-from sandbox.server import main as sandbox_main
 from settings.environment import Environment
 from settings.errors import ConfigError
 from settings.loading import load_config
@@ -346,16 +345,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Packages of the `sandbox` extra (pyproject.toml): `sandbox`, `demo` and `console` need them.
+SANDBOX_EXTRA = frozenset({"starlette", "uvicorn"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     # Operators read problems from our own sentences; library chatter stays below errors.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    if words[:1] == ["sandbox"]:
-        return sandbox_main(words[1:])
-    arguments = _parser().parse_args(words)
-    run: Callable[[argparse.Namespace], int] = arguments.run
     try:
+        if words[:1] == ["sandbox"]:
+            return _serve_sandbox(words[1:])
+        arguments = _parser().parse_args(words)
+        run: Callable[[argparse.Namespace], int] = arguments.run
         return run(arguments)
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").partition(".")[0]
+        if missing not in SANDBOX_EXTRA:
+            raise
+        print(
+            f"backupbot: {words[0]} runs the sandbox site, which needs the sandbox extra "
+            f"({missing} is not installed): pip install 'backupbot[sandbox]'",
+            file=sys.stderr,
+        )
     except CommandLineError as error:
         print(f"backupbot: {error}", file=sys.stderr)
     except ConfigError as error:
@@ -368,6 +380,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("backupbot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_USAGE
+
+
+def _serve_sandbox(words: list[str]) -> int:
+    # Imported here: the sandbox's web server is an optional extra, not needed to run the bot.
+    from sandbox.server import main as sandbox_main  # noqa: PLC0415
+
+    return sandbox_main(words)
 
 
 def _first_line(error: BaseException) -> str:

@@ -240,3 +240,41 @@ def test_db_backup_is_a_consistent_owner_only_copy_while_the_database_is_written
             count, top = connection.execute("SELECT count(*), max(n) FROM audit").fetchone()
         assert top is None or count == top + 1  # every committed row up to a point, no gap
         assert copy.stat().st_mode & 0o777 == 0o600
+
+
+WITHOUT_THE_SANDBOX_EXTRA = (
+    "import sys\n"
+    "sys.modules['starlette'] = None  # as if the sandbox extra were not installed\n"
+    "from cli.main import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.parametrize("command", [["sandbox", "--port", "0"], ["demo"]])
+def test_without_the_sandbox_extra_its_commands_say_what_to_install(command):
+    ran = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_SANDBOX_EXTRA, *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 2
+    assert ran.stderr == (
+        f"backupbot: {command[0]} runs the sandbox site, which needs the sandbox extra "
+        "(starlette is not installed): pip install 'backupbot[sandbox]'\n"
+    )
+
+
+def test_without_the_sandbox_extra_the_bot_s_own_commands_still_run(tmp_path):
+    ran = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_SANDBOX_EXTRA, "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "BACKUPBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"},
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr

@@ -25,10 +25,10 @@ from policy.products import Product
 from policy.roles import REQUIREMENTS, Activity, Requirement
 from policy.sizes import parse_size
 from sandbox.server import _parser as sandbox_parser
+from settings import environment as environment_module
 from settings.errors import ConfigError
 from settings.loading import parse_config
 from settings.schema import Config
-from settings import environment as environment_module
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
